@@ -1,0 +1,88 @@
+"""tavus_async: an asyncio-native SDK for training Tavus faces.
+
+Start with :class:`TavusClient`; ``client.faces.create(...)`` returns an awaitable
+:class:`TrainingJob`. Every exception derives from :class:`TavusError`.
+"""
+
+from ._client import TavusClient
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CallbackError,
+    ClientClosedError,
+    ConflictError,
+    FinetuneFailedError,
+    InvalidArgumentError,
+    InvalidIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    TavusError,
+    TrainingError,
+    TrainingFailedError,
+    TrainingMayHaveStartedError,
+    TrainingTimeoutError,
+    UnprocessableEntityError,
+)
+from ._faces import FacesService, ReplicasService
+from ._jobs import PollResult, TrainingJob
+from ._models import (
+    Conversation,
+    ConversationStatus,
+    Face,
+    FaceStatus,
+    FinetuneStatus,
+    Replica,
+    TrainingCallback,
+    Voice,
+)
+from ._policies import PollPolicy, RetryPolicy
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallbackError",
+    "ClientClosedError",
+    "ConflictError",
+    "Conversation",
+    "ConversationStatus",
+    "Face",
+    "FaceStatus",
+    "FacesService",
+    "FinetuneFailedError",
+    "FinetuneStatus",
+    "InvalidArgumentError",
+    "InvalidIdError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "PollResult",
+    "RateLimitError",
+    "Replica",
+    "ReplicasService",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "ServerError",
+    "TavusClient",
+    "TavusError",
+    "TrainingCallback",
+    "TrainingError",
+    "TrainingFailedError",
+    "TrainingJob",
+    "TrainingMayHaveStartedError",
+    "TrainingTimeoutError",
+    "UnprocessableEntityError",
+    "Voice",
+    "__version__",
+]

@@ -1,0 +1,166 @@
+"""When to poll next: a pure function of what a job has seen so far.
+
+No I/O and no clock of its own: callers pass ``now`` (monotonic seconds) and the faces they
+read. :class:`Cadence` turns that into the delay before the next poll:
+
+* **Ramp.** Intervals grow from ``initial_interval`` by ``backoff_factor`` to the plateau
+  ``max_interval`` (a :func:`backoff.expo` generator): an early failure is seen within
+  seconds, a 3-4 hour training costs about 12 polls an hour in its middle.
+* **Estimate.** Once ``training_progress`` has moved, the finish is estimated from the
+  average rate since an anchor (the face's ``created_at`` against the server's ``Date``
+  header when both are known, so a job resumed in another process estimates at once; else
+  the first observation). Before the estimate, the interval is at most ``eta_ratio`` of the
+  time left; after it, ``eta_ratio`` of the time overrun. Polls thus cluster geometrically
+  around the estimated finish and thin out to the plateau when progress stalls.
+* **Distrust.** A jump of a third of the scale in one step means the progress signal is
+  coarse; the estimate is ignored (plateau cadence) until progress moves normally again.
+* **Faults.** Transient failures use their own :func:`backoff.expo` sequence, reset by the
+  next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound.
+* **Safety net.** With a callback to rely on, only a check right away and then polls from
+  ``callback_safety_start`` (face age) every ``callback_safety_interval``.
+
+Every delay is jittered with a floor (:func:`~tavus_async._policies.jittered`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from typing import Any
+
+import backoff
+
+from ._models import Face
+from ._policies import PollPolicy, jittered
+
+__all__ = ["Cadence"]
+
+#: A one-step progress change at least this large makes the estimate untrustworthy.
+JUMP = 0.34
+#: Minimum progress movement and time span before the rate is trusted.
+MIN_MOVE = 0.04
+MIN_SPAN = 60.0
+#: Created-at ages outside this range are treated as clock trouble and ignored.
+MAX_AGE = 14 * 24 * 3600.0
+
+
+def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
+    next(gen)  # backoff's wait generators start with an empty step
+    return gen
+
+
+class Cadence:
+    """Poll-delay decisions for one job. See the module docstring for the rules."""
+
+    __slots__ = (
+        "_anchor",
+        "_distrust",
+        "_errors",
+        "_hint",
+        "_last",
+        "_policy",
+        "_ramp",
+        "created_at",
+        "safety_net",
+    )
+
+    def __init__(self, policy: PollPolicy, *, safety_net: bool = False) -> None:
+        self._policy = policy
+        self.safety_net = safety_net
+        self._ramp = _primed(
+            backoff.expo(
+                base=policy.backoff_factor,
+                factor=policy.initial_interval,
+                max_value=policy.max_interval,
+            )
+        )
+        self._errors: Generator[Any, Any, None] | None = None
+        # backoff.runtime turns a server hint into a wait; we use it as a lower bound.
+        self._hint = _primed(backoff.runtime(value=lambda hint: hint or 0.0))
+        self._anchor: tuple[float, float] | None = None  # (time, progress) origin
+        self._last: tuple[float, float] | None = None  # (time first seen, progress)
+        self._distrust = False
+        #: Local clock time at which the face was created, when it could be derived.
+        self.created_at: float | None = None
+
+    @property
+    def policy(self) -> PollPolicy:
+        """The policy this cadence follows."""
+        return self._policy
+
+    # ------------------------------------------------------------------ observations
+
+    def observe(self, now: float, face: Face, *, server_date: dt.datetime | None) -> None:
+        """Record a successful read of ``face`` at ``now``; resets the fault backoff."""
+        self._errors = None
+        if self.created_at is None and face.created_at is not None and server_date is not None:
+            age = (server_date - face.created_at).total_seconds()
+            if 0 <= age <= MAX_AGE:
+                self.created_at = now - age
+        progress = face.progress
+        if progress is None or not (face.status.is_known and not face.status.is_terminal):
+            return
+        if self._anchor is None:
+            # Anchor at creation (progress 0) when known: includes the time already spent.
+            origin = self.created_at
+            self._anchor = (origin, 0.0) if origin is not None else (now, progress)
+        if self._last is None:
+            self._last = (now, progress)
+            return
+        if progress != self._last[1]:
+            step = progress - self._last[1]
+            if step < 0:
+                # Progress went backwards: start estimating afresh from here.
+                self._anchor, self._distrust = (now, progress), False
+            else:
+                self._distrust = step >= JUMP
+            self._last = (now, progress)
+
+    def eta(self) -> float | None:
+        """Estimated local clock time of the finish, or ``None`` when there is no estimate."""
+        if self._anchor is None or self._last is None or self._distrust:
+            return None
+        (t0, p0), (t1, p1) = self._anchor, self._last
+        moved, span = p1 - p0, t1 - t0
+        if moved < MIN_MOVE or span < MIN_SPAN or p1 >= 1.0:
+            return None
+        rate = moved / span
+        return t1 + (1.0 - p1) / rate
+
+    # ------------------------------------------------------------------ delays
+
+    def first_delay(self) -> float:
+        """Delay before the first poll of a freshly created training."""
+        return 0.0 if self.safety_net else self._policy.initial_interval
+
+    def after_success(self, now: float, *, retry_after: float | None = None) -> float:
+        """Delay before the next poll after a successful read at ``now``."""
+        policy = self._policy
+        if self.safety_net:
+            delay = policy.callback_safety_interval
+            if self.created_at is not None:
+                delay = max(delay, self.created_at + policy.callback_safety_start - now)
+            return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
+        delay = float(next(self._ramp))
+        eta = self.eta()
+        if eta is not None:
+            distance = abs(eta - now)
+            delay = min(delay, max(policy.min_interval, policy.eta_ratio * distance))
+        return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
+
+    def _server_hint(self, retry_after: float | None) -> float:
+        return float(self._hint.send(retry_after))
+
+    def after_error(self, *, retry_after: float | None = None) -> float:
+        """Delay before retrying after a transient failure (connection, 5xx, 429, garbage)."""
+        policy = self._policy
+        if self._errors is None:
+            self._errors = _primed(
+                backoff.expo(
+                    base=2,
+                    factor=policy.error_initial_interval,
+                    max_value=policy.error_max_interval,
+                )
+            )
+        delay = jittered(float(next(self._errors)), policy.jitter)
+        return max(delay, self._server_hint(retry_after))

@@ -1,0 +1,183 @@
+""":class:`TavusClient`: configuration and lifecycle; the services hang off it."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aiohttp
+
+from ._errors import ClientClosedError, InvalidArgumentError
+from ._faces import FacesService, ReplicasService
+from ._http import HTTPSession, Secret
+from ._jobs import JobHub
+from ._policies import PollPolicy, RetryPolicy
+from ._validation import check_timeout, check_url
+
+__all__ = ["DEFAULT_BASE_URL", "TavusClient"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://tavusapi.com"
+API_KEY_ENV = "TAVUS_API_KEY"
+BASE_URL_ENV = "TAVUS_BASE_URL"
+#: Per-request timeout. A create answers in seconds; training hours are PollPolicy.timeout.
+DEFAULT_TIMEOUT = 60.0
+
+
+class TavusClient:
+    """An asyncio client for the Tavus API.
+
+    Use it as an async context manager (or call :meth:`close`)::
+
+        async with TavusClient() as client:
+            job = await client.faces.create(train_video_url=url, face_name="Rio")
+            face = await job
+
+    Args:
+        api_key: Your key; defaults to the ``TAVUS_API_KEY`` environment variable. It is sent
+            only in the ``x-api-key`` header and never appears in a repr, log or error.
+        base_url: API root; defaults to ``TAVUS_BASE_URL``, then ``https://tavusapi.com``
+            (point it at the emulator in tests).
+        session: An ``aiohttp.ClientSession`` of yours to send requests with. It is
+            borrowed: the client never closes it. Without one, the client creates its own
+            session inside the running loop on first use and closes it in :meth:`close`.
+        timeout: Per-request timeout in seconds (or an ``aiohttp.ClientTimeout``). Not the
+            training deadline: that is ``PollPolicy.timeout``.
+        retry: How single requests are retried (:class:`RetryPolicy`).
+        poll: Default cadence and deadline of training waits (:class:`PollPolicy`).
+        max_polls_per_second: Client-wide budget for training polls (``None``: unlimited).
+
+    Raises:
+        InvalidArgumentError: no API key anywhere, or a malformed option.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        max_polls_per_second: float | None = 10.0,
+    ) -> None:
+        key = _resolve_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
+        url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        self._base_url = _normalise_base_url(url)
+        if session is not None:
+            _check_type("session", session, aiohttp.ClientSession)
+        retry = _check_type("retry", retry, RetryPolicy) if retry is not None else RetryPolicy()
+        poll = _check_type("poll", poll, PollPolicy) if poll is not None else PollPolicy()
+        if max_polls_per_second is not None:
+            check_timeout("max_polls_per_second", max_polls_per_second, maximum=10_000)
+        self._http = HTTPSession(
+            api_key=Secret(key),
+            base_url=self._base_url,
+            session=session,
+            timeout=_client_timeout(timeout),
+            retry=retry,
+        )
+        self._hub = JobHub(
+            policy=poll,
+            max_polls_per_second=max_polls_per_second,
+            pause_remaining=self._http.pause_remaining,
+        )
+        #: Faces (``/v2/faces``): create, get, list, rename, update, delete, jobs.
+        self.faces = FacesService(self._http, self._hub)
+        #: The same resource under replica-era names (``/v2/replicas``).
+        self.replicas = ReplicasService(self._http, self._hub)
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._base_url
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """The default :class:`PollPolicy` of training waits."""
+        return self._hub.policy
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The :class:`RetryPolicy` of single requests."""
+        return self._http.retry
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._http.closed
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client has sent (every attempt counts)."""
+        return self._http.sent
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"TavusClient(base_url={self._base_url!r}, {state})"
+
+    async def close(self) -> None:
+        """End every training wait (with :class:`ClientClosedError`) and close the session.
+
+        A borrowed session is left open. Trainings are not touched. Calling it again does
+        nothing.
+        """
+        if self.closed:
+            return
+        await self._hub.close()
+        await self._http.close()
+
+    async def __aenter__(self) -> TavusClient:
+        if self.closed:
+            msg = "this TavusClient was closed; create a new one"
+            raise ClientClosedError(msg)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _resolve_key(key: Any) -> str:
+    if key is None or (isinstance(key, str) and not key.strip()):
+        msg = (
+            f"no Tavus API key: pass TavusClient(api_key=...) or set the {API_KEY_ENV} "
+            "environment variable"
+        )
+        raise InvalidArgumentError(msg)
+    if not isinstance(key, str):
+        msg = f"api_key must be a string, got {type(key).__name__}"
+        raise TypeError(msg)
+    return key
+
+
+def _check_type(name: str, value: Any, kind: type[T]) -> T:
+    if isinstance(value, kind):
+        return value
+    msg = f"{name} must be a {kind.__name__}, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _normalise_base_url(value: Any) -> str:
+    url = check_url("base_url", value).rstrip("/")
+    # Our paths start with /v2; a base that already ends in /v2 (as some clients use) would
+    # double it.
+    if url.endswith("/v2"):
+        url = url[: -len("/v2")]
+    return url
+
+
+def _client_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+    if isinstance(timeout, aiohttp.ClientTimeout):
+        return timeout
+    seconds = check_timeout("timeout", timeout, maximum=3600.0)
+    # The connect phase gets its own, shorter limit: a connect timeout proves the request
+    # was never sent, which is what makes a create safe to retry.
+    return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, 10.0))

@@ -1,0 +1,283 @@
+"""The one cattrs converter of tavus_async, built by :func:`make_converter`.
+
+Policy lives in hooks, once:
+
+* **Lenient in what we receive.** Unknown keys are ignored; unknown status strings are kept
+  (open enums); replica-era field names are accepted wherever a model declares them as
+  aliases; dates arrive in several shapes (ISO 8601 with ``Z`` or an offset or none, any
+  fraction length, a space instead of ``T``, epoch seconds, HTTP dates).
+* **Strict about types.** A string field that receives a number, or an object that is a
+  list, is an error, not a silent ``str(…)``: garbage becomes a
+  :class:`~tavus_async.ResponseValidationError` naming the field path.
+
+Nothing else in the package calls cattrs directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+from cattrs.preconf.json import make_converter as _make_json_converter
+from cattrs.v import format_exception
+
+from ._errors import ResponseValidationError
+from ._models import (
+    ALIASES,
+    ConversationStatus,
+    FaceStatus,
+    FinetuneStatus,
+    Voice,
+    _OpenStrEnum,
+)
+
+__all__ = ["make_converter", "structure", "structure_page", "unstructure"]
+
+T = TypeVar("T")
+
+_OPEN_ENUMS: tuple[type[_OpenStrEnum], ...] = (FaceStatus, FinetuneStatus, ConversationStatus)
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def parse_datetime(value: Any) -> dt.datetime:
+    """Parse a timestamp from the API into an aware datetime (UTC if no zone is given).
+
+    Raises:
+        ValueError: for a string in no recognised format.
+        TypeError: for a value that is neither a string nor a number.
+    """
+    if isinstance(value, bool):
+        msg = f"expected a date string, got {value!r}"
+        raise TypeError(msg)
+    if isinstance(value, (int, float)):
+        # Epoch seconds; values this large can only be milliseconds.
+        seconds = value / 1000 if value > 1e11 else value
+        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    if not isinstance(value, str):
+        msg = f"expected a date string, got {type(value).__name__}"
+        raise TypeError(msg)
+    text = value.strip()
+    match = _ISO.match(text)
+    if match:
+        return _from_iso_match(match)
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        parsed = None
+    if parsed is not None:
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    msg = f"unrecognised date format {text[:40]!r}"
+    raise ValueError(msg)
+
+
+def _from_iso_match(match: re.Match[str]) -> dt.datetime:
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = dt.timezone.utc
+    if zone and zone[0] in "+-":
+        digits = zone[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        offset = dt.timedelta(hours=hours, minutes=minutes)
+        tz = dt.timezone(offset if zone[0] == "+" else -offset)
+    return dt.datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        micro,
+        tzinfo=tz,
+    )
+
+
+def _strict(kind: type[Any], label: str) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, _type: Any) -> Any:
+        # bool is an int subclass; a JSON true is never a count or an id.
+        if isinstance(value, bool) and kind is not bool:
+            msg = f"expected {label}, got a boolean"
+            raise TypeError(msg)
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            msg = f"expected {label}, got {_json_type(value)}"
+            raise TypeError(msg)
+        return value
+
+    return hook
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
+
+
+def _structure_open_enum(value: Any, cls: type[_OpenStrEnum]) -> _OpenStrEnum:
+    if not isinstance(value, str):
+        msg = f"expected a status string, got {_json_type(value)}"
+        raise TypeError(msg)
+    return cls(value)
+
+
+def _structure_tags(value: Any, _type: Any) -> tuple[str, ...]:
+    """Voice tags arrive as ``[{"tag_name": "x"}]`` (spec) or as plain strings."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        msg = f"expected an array of tags, got {_json_type(value)}"
+        raise TypeError(msg)
+    names: list[str] = []
+    for item in value:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, Mapping) and isinstance(item.get("tag_name"), str):
+            names.append(item["tag_name"])
+        else:
+            msg = f"expected a tag object with tag_name, got {_json_type(item)}"
+            raise TypeError(msg)
+    return tuple(names)
+
+
+def _alias_map(cls: type[Any]) -> dict[str, tuple[str, ...]]:
+    return {a.name: a.metadata[ALIASES] for a in attrs.fields(cls) if a.metadata.get(ALIASES)}
+
+
+def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], Any]:
+    """One hook factory for every attrs model: object check, aliases, per-class overrides."""
+
+    def factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        overrides: dict[str, Any] = {}
+        if cls is Voice:
+            overrides["tags"] = override(struct_hook=_structure_tags)
+        base = make_dict_structure_fn(cls, converter, **overrides)
+        aliases = _alias_map(cls)
+        name = cls.__name__
+
+        def hook(value: Any, _type: Any) -> Any:
+            if not isinstance(value, Mapping):
+                msg = f"expected a JSON object for {name}, got {_json_type(value)}"
+                raise TypeError(msg)
+            if aliases:
+                missing = [f for f in aliases if f not in value]
+                if missing:
+                    value = dict(value)
+                    for field_name in missing:
+                        for alias in aliases[field_name]:
+                            if alias in value:
+                                value[field_name] = value[alias]
+                                break
+            return base(value, _type)
+
+        return hook
+
+    return factory
+
+
+def make_converter() -> cattrs.Converter:
+    """Build the converter: cattrs' JSON preconf plus tavus_async's receiving policy."""
+    converter = _make_json_converter()
+    # Class hooks go through singledispatch, so the str hook would also catch the str-based
+    # status enums: each open enum gets its own (more specific) hook.
+    for kind, label in ((str, "a string"), (int, "an integer"), (float, "a number")):
+        converter.register_structure_hook(kind, _strict(kind, label))
+    converter.register_structure_hook(bool, _strict(bool, "a boolean"))
+    converter.register_structure_hook(dt.datetime, lambda v, _t: parse_datetime(v))
+    for enum_cls in _OPEN_ENUMS:
+        converter.register_structure_hook(enum_cls, _structure_open_enum)
+        converter.register_unstructure_hook(enum_cls, lambda e: e.value)
+    converter.register_structure_hook_factory(attrs.has, _object_hook_factory(converter))
+    # Sending side: datetimes as ISO 8601 with "Z", enums as their string values.
+    converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat().replace("+00:00", "Z"))
+    return converter
+
+
+_CONVERTER = make_converter()
+
+
+def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, path: str = "$") -> T:
+    """Structure a response body into ``cls``.
+
+    Raises:
+        ResponseValidationError: the body does not fit ``cls``; the error lists each problem
+            with its field path and keeps the body.
+    """
+    try:
+        return _CONVERTER.structure(data, cls)
+    except Exception as exc:  # the boundary where cattrs' (and our hooks') errors become ours
+        errors = cattrs.transform_error(exc, path=path, format_exception=_describe)
+        msg = f"response does not fit {cls.__name__}"
+        raise ResponseValidationError(
+            msg, method=method, url=url, status=status, errors=errors, body=data
+        ) from exc
+
+
+def structure_page(
+    data: Any, cls: type[T], *, method: str, url: str, status: int
+) -> tuple[list[T], int | None]:
+    """Structure a list response ``{"data": [...], "total_count": n}``.
+
+    Returns:
+        The items and ``total_count`` (``None`` when absent).
+
+    Raises:
+        ResponseValidationError: for a body that is not such an object, or a bad item.
+    """
+    problem: str | None = None
+    if not isinstance(data, Mapping):
+        problem = f"expected an object with a 'data' array, got {_json_type(data)} @ $"
+    elif not isinstance(data.get("data"), list):
+        problem = f"expected an array, got {_json_type(data.get('data'))} @ $.data"
+    else:
+        total = data.get("total_count")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+            problem = f"expected an integer, got {_json_type(total)} @ $.total_count"
+    if problem is not None:
+        msg = "list response does not fit {data: [...], total_count}"
+        raise ResponseValidationError(
+            msg, method=method, url=url, status=status, errors=[problem], body=data
+        )
+    items = structure(
+        data["data"],
+        list[cls],  # type: ignore[valid-type]
+        method=method,
+        url=url,
+        status=status,
+        path="$.data",
+    )
+    return items, data.get("total_count")
+
+
+def _describe(exc: BaseException, type_: type[Any] | None) -> str:
+    """Error text for one bad field: our hooks' own words, cattrs' wording otherwise."""
+    if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, cattrs.BaseValidationError):
+        text = str(exc)
+        if text and not text.startswith(("'", "<")):
+            return text
+    return format_exception(exc, type_)
+
+
+def unstructure(obj: Any) -> Any:
+    """Plain JSON-ready data for a model (used for ``--json`` output and the emulator)."""
+    return _CONVERTER.unstructure(obj)

@@ -1,0 +1,619 @@
+"""Faces and replicas: one engine, two sets of names.
+
+``/v2/faces`` and ``/v2/replicas`` address the same resource and ids; they differ only in
+path and field names (``face_id``/``replica_id``, ``face_name``/``replica_name``, …).
+:class:`_TrainingResource` implements every operation once against a :class:`Naming`;
+:class:`FacesService` and :class:`ReplicasService` only fix the names and spell out
+``create``'s keyword arguments for readers and type checkers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from ._converter import structure, structure_page
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidArgumentError,
+    ResponseValidationError,
+    TavusError,
+    TrainingMayHaveStartedError,
+)
+from ._http import HTTPSession, Response, Retry, _UnsentError
+from ._jobs import JobHub, Polled, TrainingJob, as_completed, settle
+from ._models import Face, FaceStatus, Replica
+from ._policies import PollPolicy
+from ._sansio import parse_retry_after
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_id,
+    check_name,
+    check_page_size,
+    check_url,
+)
+
+__all__ = ["FacesService", "Naming", "ReplicasService"]
+
+FaceT = TypeVar("FaceT", bound=Face)
+
+#: Pages are followed lazily; this many is a runaway server, not a large account.
+MAX_PAGES = 10_000
+#: Tolerance when comparing our clock with the server's timestamps.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+@attrs.frozen
+class Naming:
+    """The path and field names of one spelling of the resource."""
+
+    resource: str
+    id: str
+    name: str
+    type: str
+    ids: str
+
+
+FACES = Naming(resource="faces", id="face_id", name="face_name", type="face_type", ids="face_ids")
+REPLICAS = Naming(
+    resource="replicas",
+    id="replica_id",
+    name="replica_name",
+    type="replica_type",
+    ids="replica_ids",
+)
+
+
+@attrs.frozen(kw_only=True)
+class _Created:
+    face_id: str = attrs.field(metadata={"tavus_aliases": ("replica_id",)})
+    status: FaceStatus | None = None
+
+
+class _TrainingResource(Generic[FaceT]):
+    """The shared engine. Not public: use ``client.faces`` or ``client.replicas``."""
+
+    def __init__(
+        self, http: HTTPSession, hub: JobHub, *, naming: Naming, model: type[FaceT]
+    ) -> None:
+        self._http = http
+        self._hub = hub
+        self._naming = naming
+        self._model = model
+
+    @property
+    def resource(self) -> str:
+        """``"faces"`` or ``"replicas"``."""
+        return self._naming.resource
+
+    def _path(self, face_id: str | None = None, suffix: str = "") -> str:
+        base = f"/v2/{self._naming.resource}"
+        if face_id is None:
+            return base
+        return f"{base}/{quote(check_id(self._naming.id, face_id), safe='')}{suffix}"
+
+    def _face(self, response: Response) -> FaceT:
+        return structure(
+            response.data,
+            self._model,
+            method=response.method,
+            url=response.url,
+            status=response.status,
+        )
+
+    # ------------------------------------------------------------------ create
+
+    async def _create(
+        self,
+        *,
+        name: str | None,
+        train_video_url: str | None,
+        train_image_url: str | None,
+        voice_name: str | None,
+        default_voice_id: str | None,
+        auto_fix_training_image: bool | None,
+        callback_url: str | None,
+        model_name: str | None,
+        background_green_screen: bool | None,
+        consent_video_url: str | None = None,
+    ) -> TrainingJob[FaceT]:
+        n = self._naming
+        body = _create_body(
+            naming=n,
+            name=name,
+            train_video_url=train_video_url,
+            train_image_url=train_image_url,
+            voice_name=voice_name,
+            default_voice_id=default_voice_id,
+            auto_fix_training_image=auto_fix_training_image,
+            callback_url=callback_url,
+            model_name=model_name,
+            background_green_screen=background_green_screen,
+            consent_video_url=consent_video_url,
+        )
+        self._http.check_open()
+        started_at = dt.datetime.now(dt.timezone.utc)
+
+        def may_have_started(cause: TavusError) -> TrainingMayHaveStartedError:
+            return TrainingMayHaveStartedError(
+                resource=n.resource, name=name, started_at=started_at, cause=cause
+            )
+
+        try:
+            # Never retried once it may have reached the server: a second create could start
+            # (and bill) a second multi-hour training.
+            response = await self._http.request(
+                "POST", self._path(), json=body, retry=Retry.UNSENT_ONLY
+            )
+        except _UnsentError:
+            raise  # provably never sent: nothing started
+        except APIConnectionError as exc:
+            raise may_have_started(exc) from exc
+        except APIStatusError as exc:
+            if exc.status >= 500 or exc.status == 408:
+                raise may_have_started(exc) from exc
+            raise
+        except ResponseValidationError as exc:
+            raise may_have_started(exc) from exc
+        try:
+            created = structure(
+                response.data,
+                _Created,
+                method=response.method,
+                url=response.url,
+                status=response.status,
+            )
+        except ResponseValidationError as exc:
+            # 2xx: Tavus accepted the training, but we cannot tell which face it is.
+            raise may_have_started(exc) from exc
+        return TrainingJob(
+            created.face_id,
+            source=self,
+            hub=self._hub,
+            status=created.status or FaceStatus.STARTED,
+            callback_url=callback_url,
+            created_at=self._hub.policy.clock(),
+        )
+
+    # ------------------------------------------------------------------ read
+
+    async def get(self, face_id: str, *, verbose: bool = False) -> FaceT:
+        """Read one face.
+
+        Args:
+            face_id: The id, e.g. ``r90bbd427f71``.
+            verbose: Also return ``face_type``.
+
+        Raises:
+            InvalidArgumentError: the id is empty or contains ``/ ? # %``, ``..`` or spaces
+                (nothing is sent).
+            InvalidIdError: Tavus does not know the id (400).
+            ResponseValidationError: the body does not describe a face.
+            APIError: other failures, after retries.
+        """
+        check_bool("verbose", verbose)
+        response = await self._http.request(
+            "GET", self._path(face_id), params={"verbose": True} if verbose else None
+        )
+        return self._face(response)
+
+    async def fetch(self, face_id: str, *, retry: bool) -> Polled[FaceT]:
+        """Read a face for a :class:`TrainingJob` (the ``FaceSource`` protocol)."""
+        response = await self._http.request(
+            "GET", self._path(face_id), retry=Retry.IDEMPOTENT if retry else Retry.NEVER
+        )
+        return Polled(
+            face=self._face(response),
+            retry_after=_retry_after(response.headers),
+            server_date=response.server_date,
+        )
+
+    async def _list(
+        self,
+        *,
+        face_type: str | None,
+        model_name: str | None,
+        ids: Iterable[str] | None,
+        verbose: bool,
+        page_size: int,
+    ) -> AsyncIterator[FaceT]:
+        n = self._naming
+        params: dict[str, Any] = {"limit": check_page_size(page_size)}
+        if face_type is not None:
+            params[n.type] = check_choice(n.type, face_type, ("user", "system"))
+        if model_name is not None:
+            params["model_name"] = check_name("model_name", model_name)
+        if ids is not None:
+            if isinstance(ids, str):
+                msg = f"ids must be an iterable of id strings, not one string ({n.ids})"
+                raise TypeError(msg)
+            id_list = [check_id(n.id, i) for i in ids]
+            if not id_list:
+                return
+            params[n.ids] = ",".join(id_list)
+        if check_bool("verbose", verbose):
+            params["verbose"] = True
+        self._http.check_open()
+        previous: tuple[str, ...] | None = None
+        seen = 0
+        for page in range(1, MAX_PAGES + 1):
+            response = await self._http.request(
+                "GET", self._path(), params={**params, "page": page}
+            )
+            items, total = structure_page(
+                response.data,
+                self._model,
+                method=response.method,
+                url=response.url,
+                status=response.status,
+            )
+            page_ids = tuple(item.face_id for item in items)
+            if not items or page_ids == previous:
+                return
+            previous = page_ids
+            for item in items:
+                yield item
+            seen += len(items)
+            if (total is not None and seen >= total) or len(items) < page_size:
+                return
+
+    # ------------------------------------------------------------------ write
+
+    async def delete(self, face_id: str, *, hard: bool = False) -> None:
+        """Delete a face. ``hard=True`` also erases its assets (training footage); irreversible.
+
+        Raises:
+            InvalidIdError: unknown id. APIError: other failures, after retries.
+        """
+        check_bool("hard", hard)
+        await self._http.request(
+            "DELETE",
+            self._path(face_id),
+            params={"hard": True} if hard else None,
+            expect_json=False,
+        )
+
+    async def rename(self, face_id: str, name: str) -> None:
+        """Rename a face (``PATCH …/{id}/name``).
+
+        Raises:
+            InvalidArgumentError: blank name or bad id (nothing is sent).
+            InvalidIdError: unknown id. APIError: other failures, after retries.
+        """
+        body = {self._naming.name: check_name(self._naming.name, name)}
+        await self._http.request(
+            "PATCH", self._path(face_id, "/name"), json=body, expect_json=False
+        )
+
+    # ------------------------------------------------------------------ jobs
+
+    def job(self, face_id: str) -> TrainingJob[FaceT]:
+        """A handle on the training of ``face_id``, from nothing but the id (no request).
+
+        Use it to resume waiting in another process: ``await client.faces.job(id)``.
+
+        Raises:
+            InvalidArgumentError: the id cannot be a face id.
+        """
+        return TrainingJob(check_id(self._naming.id, face_id), source=self, hub=self._hub)
+
+    async def recover(
+        self,
+        *,
+        name: str | None = None,
+        since: dt.datetime | None = None,
+        page_size: int = 100,
+    ) -> builtins.list[TrainingJob[FaceT]]:
+        """Jobs for every face of yours that is still training, to re-attach after a restart.
+
+        Also the way to find a training after :class:`TrainingMayHaveStartedError`:
+        ``recover(name=err.name, since=err.started_at)``.
+
+        Args:
+            name: Only faces with exactly this name.
+            since: Only faces created at or after this (aware) time, give or take
+                ``CLOCK_SKEW`` (10 minutes): the server's clock is not ours.
+            page_size: Items per list request.
+
+        Raises:
+            APIError: as for :meth:`list`.
+        """
+        if name is not None:
+            check_name("name", name)
+        if since is not None:
+            _check_aware("since", since)
+        jobs: builtins.list[TrainingJob[FaceT]] = []
+        found = self._list(
+            face_type="user", model_name=None, ids=None, verbose=False, page_size=page_size
+        )
+        async for face in found:
+            if name is not None and face.face_name != name:
+                continue
+            if since is not None and (
+                face.created_at is None or face.created_at < since - CLOCK_SKEW
+            ):
+                continue
+            if settle(face, "final") is not None:
+                continue
+            job = self.job(face.face_id)
+            job._face = face  # known state; the wait still reads it afresh
+            jobs.append(job)
+        return jobs
+
+    def as_completed(
+        self,
+        jobs: Iterable[TrainingJob[FaceT]],
+        *,
+        timeout: float | None = None,
+        policy: PollPolicy | None = None,
+    ) -> AsyncIterator[TrainingJob[FaceT]]:
+        """Yield jobs as their trainings end (completed or failed), first finished first.
+
+        After a job is yielded, ``await job`` returns its face or raises its training error
+        at once. Leaving the loop early stops the other waits (never the trainings).
+
+        Raises:
+            TrainingTimeoutError: a job was not done by its deadline.
+            APIError: a permanent error while polling one of the jobs.
+        """
+        return as_completed(jobs, timeout=timeout, policy=policy)
+
+
+def _check_aware(name: str, value: Any) -> None:
+    if not isinstance(value, dt.datetime):
+        msg = f"{name} must be a datetime, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value.tzinfo is None:
+        msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
+        raise InvalidArgumentError(msg)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    return parse_retry_after(headers.get("Retry-After"))
+
+
+def _create_body(
+    *,
+    naming: Naming,
+    name: str | None,
+    train_video_url: str | None,
+    train_image_url: str | None,
+    voice_name: str | None,
+    default_voice_id: str | None,
+    auto_fix_training_image: bool | None,
+    callback_url: str | None,
+    model_name: str | None,
+    background_green_screen: bool | None,
+    consent_video_url: str | None,
+) -> dict[str, Any]:
+    """Validate create arguments and build the JSON body (``None`` fields are dropped later)."""
+    if (train_video_url is None) == (train_image_url is None):
+        msg = "give exactly one of train_video_url or train_image_url"
+        raise InvalidArgumentError(msg)
+    if voice_name is not None and default_voice_id is not None:
+        msg = "give voice_name or default_voice_id, not both"
+        raise InvalidArgumentError(msg)
+    if train_image_url is not None and voice_name is None and default_voice_id is None:
+        msg = "image training needs a voice: pass voice_name (a stock voice) or default_voice_id"
+        raise InvalidArgumentError(msg)
+    if auto_fix_training_image is not None:
+        check_bool("auto_fix_training_image", auto_fix_training_image)
+        if train_image_url is None:
+            msg = "auto_fix_training_image applies only to image training (train_image_url)"
+            raise InvalidArgumentError(msg)
+    body: dict[str, Any] = {
+        "train_video_url": check_url("train_video_url", train_video_url)
+        if train_video_url is not None
+        else None,
+        "train_image_url": check_url("train_image_url", train_image_url)
+        if train_image_url is not None
+        else None,
+        "consent_video_url": check_url("consent_video_url", consent_video_url)
+        if consent_video_url is not None
+        else None,
+        "voice_name": check_name("voice_name", voice_name) if voice_name is not None else None,
+        "default_voice_id": check_id("default_voice_id", default_voice_id)
+        if default_voice_id is not None
+        else None,
+        "auto_fix_training_image": auto_fix_training_image,
+        "callback_url": check_url("callback_url", callback_url)
+        if callback_url is not None
+        else None,
+        naming.name: check_name(naming.name, name) if name is not None else None,
+        "model_name": check_name("model_name", model_name) if model_name is not None else None,
+    }
+    if background_green_screen is not None:
+        check_bool("background_green_screen", background_green_screen)
+        body["properties"] = {"background_green_screen": background_green_screen}
+    return body
+
+
+class FacesService(_TrainingResource[Face]):
+    """``client.faces``: train faces (``/v2/faces``) and wait for them."""
+
+    def __init__(self, http: HTTPSession, hub: JobHub) -> None:
+        super().__init__(http, hub, naming=FACES, model=Face)
+
+    async def create(
+        self,
+        *,
+        train_video_url: str | None = None,
+        train_image_url: str | None = None,
+        face_name: str | None = None,
+        voice_name: str | None = None,
+        default_voice_id: str | None = None,
+        auto_fix_training_image: bool | None = None,
+        callback_url: str | None = None,
+        model_name: str | None = None,
+        background_green_screen: bool | None = None,
+    ) -> TrainingJob[Face]:
+        """Start training a face and return its :class:`TrainingJob` (``await`` it to wait).
+
+        Args:
+            train_video_url: Public URL of the training video (or give ``train_image_url``).
+            train_image_url: Public URL of one training image; needs a voice.
+            face_name: Display name.
+            voice_name: Stock voice slug (e.g. ``"anna"``) for image training.
+            default_voice_id: A voice id instead of ``voice_name``.
+            auto_fix_training_image: Let Tavus fix the image (image training only).
+            callback_url: Tavus POSTs here when training completes or fails.
+            model_name: ``phoenix-4`` (Tavus's default), ``phoenix-4.5``, ``phoenix-3``.
+            background_green_screen: Train with a green-screen background.
+
+        Raises:
+            InvalidArgumentError: inconsistent or malformed arguments (nothing is sent).
+            TrainingMayHaveStartedError: the request failed after it may have reached Tavus;
+                it was not retried. Find the training with :meth:`recover`.
+            BadRequestError, AuthenticationError, RateLimitError: Tavus refused it.
+            APIConnectionError: Tavus could not be reached (nothing was sent).
+        """
+        return await self._create(
+            name=face_name,
+            train_video_url=train_video_url,
+            train_image_url=train_image_url,
+            voice_name=voice_name,
+            default_voice_id=default_voice_id,
+            auto_fix_training_image=auto_fix_training_image,
+            callback_url=callback_url,
+            model_name=model_name,
+            background_green_screen=background_green_screen,
+        )
+
+    def list(
+        self,
+        *,
+        face_type: str | None = None,
+        model_name: str | None = None,
+        face_ids: Iterable[str] | None = None,
+        verbose: bool = False,
+        page_size: int = 50,
+    ) -> AsyncIterator[Face]:
+        """Iterate over every face, fetching pages lazily (``page`` from 1).
+
+        Stops on an empty page, on a page that repeats the previous one (a server that
+        ignores ``page``), or once ``total_count`` items have been seen.
+
+        Args:
+            face_type: ``"user"`` (yours) or ``"system"`` (stock faces).
+            model_name: Only faces of this Phoenix model, e.g. ``"phoenix-4"``.
+            face_ids: Only these ids (sent comma-separated).
+            verbose: Also return ``face_type`` on each item.
+            page_size: Items per request, 1 to 100.
+
+        Raises:
+            InvalidArgumentError: a bad filter (nothing is sent).
+            ResponseValidationError: a page that is not ``{data: [...], total_count}``.
+            APIError: other failures, after retries.
+        """
+        return self._list(
+            face_type=face_type,
+            model_name=model_name,
+            ids=face_ids,
+            verbose=verbose,
+            page_size=page_size,
+        )
+
+    async def update(
+        self,
+        face_id: str,
+        *,
+        face_name: str | None = None,
+        default_voice_id: str | None = None,
+    ) -> None:
+        """Change a face's name and/or default voice (``PATCH /v2/faces/{id}``).
+
+        Raises:
+            InvalidArgumentError: nothing to change, a blank value or a bad id.
+            InvalidIdError: unknown id. APIError: other failures, after retries.
+        """
+        body: dict[str, Any] = {}
+        if face_name is not None:
+            body["face_name"] = check_name("face_name", face_name)
+        if default_voice_id is not None:
+            body["default_voice_id"] = check_id("default_voice_id", default_voice_id)
+        if not body:
+            msg = "update needs face_name or default_voice_id"
+            raise InvalidArgumentError(msg)
+        await self._http.request("PATCH", self._path(face_id), json=body, expect_json=False)
+
+
+class ReplicasService(_TrainingResource[Replica]):
+    """``client.replicas``: the same resource under its replica-era names (``/v2/replicas``)."""
+
+    def __init__(self, http: HTTPSession, hub: JobHub) -> None:
+        super().__init__(http, hub, naming=REPLICAS, model=Replica)
+
+    async def create(
+        self,
+        *,
+        train_video_url: str | None = None,
+        train_image_url: str | None = None,
+        replica_name: str | None = None,
+        consent_video_url: str | None = None,
+        voice_name: str | None = None,
+        default_voice_id: str | None = None,
+        auto_fix_training_image: bool | None = None,
+        callback_url: str | None = None,
+        model_name: str | None = None,
+        background_green_screen: bool | None = None,
+    ) -> TrainingJob[Replica]:
+        """Start training a replica; as :meth:`FacesService.create` with replica names.
+
+        ``consent_video_url`` is a separate consent clip (replica-era; legacy for faces).
+
+        Raises:
+            As :meth:`FacesService.create`.
+        """
+        return await self._create(
+            name=replica_name,
+            train_video_url=train_video_url,
+            train_image_url=train_image_url,
+            voice_name=voice_name,
+            default_voice_id=default_voice_id,
+            auto_fix_training_image=auto_fix_training_image,
+            callback_url=callback_url,
+            model_name=model_name,
+            background_green_screen=background_green_screen,
+            consent_video_url=consent_video_url,
+        )
+
+    def list(
+        self,
+        *,
+        replica_type: str | None = None,
+        model_name: str | None = None,
+        replica_ids: Iterable[str] | None = None,
+        verbose: bool = False,
+        page_size: int = 50,
+    ) -> AsyncIterator[Replica]:
+        """Iterate over every replica, fetching pages lazily (``page`` from 1).
+
+        Stops on an empty page, on a page that repeats the previous one (a server that
+        ignores ``page``), or once ``total_count`` items have been seen.
+
+        Args:
+            replica_type: ``"user"`` (yours) or ``"system"`` (stock replicas).
+            model_name: Only replicas of this Phoenix model, e.g. ``"phoenix-4"``.
+            replica_ids: Only these ids (sent comma-separated).
+            verbose: Also return ``replica_type`` on each item.
+            page_size: Items per request, 1 to 100.
+
+        Raises:
+            InvalidArgumentError: a bad filter (nothing is sent).
+            ResponseValidationError: a page that is not ``{data: [...], total_count}``.
+            APIError: other failures, after retries.
+        """
+        return self._list(
+            face_type=replica_type,
+            model_name=model_name,
+            ids=replica_ids,
+            verbose=verbose,
+            page_size=page_size,
+        )

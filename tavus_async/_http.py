@@ -1,0 +1,339 @@
+"""The one place that talks to aiohttp.
+
+:class:`HTTPSession` sends a request and returns a :class:`Response` holding decoded JSON;
+it knows nothing of models. It adds the ``x-api-key`` and ``User-Agent`` headers, drops
+``None`` fields from JSON bodies, translates aiohttp and timeout exceptions once (chained with
+``raise … from``), maps non-2xx statuses through :func:`~tavus_async._sansio.error_from_response`,
+and retries under a :class:`~tavus_async.RetryPolicy` according to each request's
+:class:`Retry` mode.
+
+A ``Retry-After`` on a 429 or 503 pauses *every* request of the client until it has passed:
+the server asked this API key, not this one request, to slow down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import enum
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._policies import RetryPolicy, jittered
+from ._sansio import decode_body, error_from_response, is_transient_status
+from ._version import __version__
+
+__all__ = ["HTTPSession", "Response", "Retry", "Secret", "USER_AGENT"]
+
+logger = logging.getLogger("tavus_async")
+
+USER_AGENT = (
+    f"tavus-async/{__version__} aiohttp/{aiohttp.__version__} "
+    f"python/{sys.version_info.major}.{sys.version_info.minor}"
+)
+
+#: Longest client-wide pause a Retry-After may impose; beyond this it is treated as bogus.
+MAX_PAUSE = 3600.0
+
+
+class Secret:
+    """Holds the API key so that no repr, log line or traceback local shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The key itself, for the one header that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+class Retry(enum.Enum):
+    """What a request may be retried on."""
+
+    IDEMPOTENT = "idempotent"
+    """Connection errors, timeouts, 408, 429, 5xx: for GET, DELETE, PATCH."""
+    UNSENT_ONLY = "unsent-only"
+    """Only failures proven to happen before the request left (refused connection): for
+    creates, where a retry after the server saw the request could start a second training."""
+    NEVER = "never"
+    """One attempt; the caller handles failures (a poller has its own backoff)."""
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """A 2xx response: status, headers and the decoded JSON body."""
+
+    status: int
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    data: Any
+    """Decoded JSON, ``None`` for an empty body, or a text snippet when ``is_json`` is false."""
+    is_json: bool = True
+
+    @property
+    def server_date(self) -> dt.datetime | None:
+        """The server's ``Date`` header (aware), used to relate server timestamps to now."""
+        value = self.headers.get("Date")
+        if not value:
+            return None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+class _UnsentError(APIConnectionError):
+    """A connection failure proven to have happened before the request was written."""
+
+
+def _json_body(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(_without_none(payload), separators=(",", ":")).encode()
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, str]:
+    if not params:
+        return {}
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+class HTTPSession:
+    """Sends requests for one client. Owns its aiohttp session unless one was borrowed.
+
+    Not public: :class:`~tavus_async.TavusClient` is the way in.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: Secret,
+        base_url: str,
+        session: aiohttp.ClientSession | None,
+        timeout: aiohttp.ClientTimeout,
+        retry: RetryPolicy,
+    ) -> None:
+        self._key = api_key
+        self.base_url = base_url
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = timeout
+        self.retry = retry
+        self._closed = False
+        self._paused_until = 0.0
+        #: Requests sent (attempts), for diagnostics and benchmarks.
+        self.sent = 0
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def check_open(self) -> None:
+        """Raise :class:`ClientClosedError` if the client was closed."""
+        if self._closed:
+            msg = "the TavusClient is closed; create a new one (or use `async with`)"
+            raise ClientClosedError(msg)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # Created lazily so that it is made inside the running event loop, then reused
+            # for every request until close().
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        elif self._session.closed:
+            msg = "the borrowed aiohttp.ClientSession was closed by its owner"
+            raise ClientClosedError(msg)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the owned session (a borrowed one is left open). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    # ------------------------------------------------------------------ pause (Retry-After)
+
+    def pause_remaining(self) -> float:
+        """Seconds left of a client-wide ``Retry-After`` pause (0 when none)."""
+        if self._paused_until <= 0:
+            return 0.0
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of this client for ``seconds`` (capped at one hour)."""
+        seconds = min(max(seconds, 0.0), MAX_PAUSE)
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            logger.info("Tavus asked to wait %.1fs: pausing requests of this client", seconds)
+
+    # ------------------------------------------------------------------ requests
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        retry: Retry = Retry.IDEMPOTENT,
+        expect_json: bool = True,
+    ) -> Response:
+        """Send ``method path`` and return the 2xx response.
+
+        Raises:
+            ClientClosedError: the client was closed.
+            APIStatusError: a non-2xx answer (the subclass for its status).
+            APIConnectionError: no usable response; :class:`APITimeoutError` on timeout.
+            RateLimitError: a client-wide ``Retry-After`` pause longer than
+                ``RetryPolicy.max_retry_after`` is in force (nothing was sent).
+        """
+        self.check_open()
+        url = self.base_url + path
+        body = _json_body(json) if json is not None else None
+        query = _query(params)
+        delays = self.retry.delays() if retry is not Retry.NEVER else iter(())
+        while True:
+            await self._wait_for_pause(method, url)
+            try:
+                response = await self._send(method, url, query, body, expect_json)
+            except APIConnectionError as exc:
+                allowed = retry is Retry.IDEMPOTENT or (
+                    retry is Retry.UNSENT_ONLY and isinstance(exc, _UnsentError)
+                )
+                delay = next(delays, None) if allowed else None
+                if delay is None:
+                    raise
+                delay = jittered(delay, self.retry.jitter)
+                logger.warning("%s %s failed (%s); retrying in %.2fs", method, url, exc, delay)
+                await self.retry.sleep(delay)
+                continue
+            except APIStatusError as exc:
+                if exc.retry_after is not None and exc.status in (429, 503):
+                    self.pause(exc.retry_after)
+                delay = (
+                    next(delays, None)
+                    if retry is Retry.IDEMPOTENT and is_transient_status(exc.status)
+                    else None
+                )
+                if delay is None:
+                    raise
+                if exc.retry_after is not None:
+                    if exc.retry_after > self.retry.max_retry_after:
+                        raise
+                    # The pause set above makes the next attempt wait out Retry-After.
+                    delay = 0.0
+                delay = jittered(delay, self.retry.jitter)
+                logger.warning(
+                    "%s %s answered %s; retrying in %.2fs", method, url, exc.status, delay
+                )
+                await self.retry.sleep(delay)
+                continue
+            return response
+
+    async def _wait_for_pause(self, method: str, url: str) -> None:
+        # A few re-checks catch a pause extended while we slept; a bounded number, because
+        # an injected sleep may not move the loop clock at all.
+        for _ in range(3):
+            remaining = self.pause_remaining()
+            if remaining <= 0:
+                return
+            if remaining > self.retry.max_retry_after:
+                msg = f"Tavus asked this client to wait {remaining:.0f}s more (Retry-After)"
+                raise RateLimitError(msg, status=429, method=method, url=url, retry_after=remaining)
+            await self.retry.sleep(remaining)
+
+    async def _send(
+        self, method: str, url: str, query: dict[str, str], body: bytes | None, expect_json: bool
+    ) -> Response:
+        session = self._get_session()
+        headers = {
+            "x-api-key": self._key.reveal(),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        self.sent += 1
+        shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        try:
+            async with session.request(
+                method, url, params=query, data=body, headers=headers, timeout=self._timeout
+            ) as resp:
+                raw = await resp.read()
+                status, reason, resp_headers = resp.status, resp.reason or "", resp.headers
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Raised while connecting: nothing of the request was written.
+            msg = f"could not connect to {self.base_url}: {_describe(exc)}"
+            raise _UnsentError(msg, method=method, url=shown) from exc
+        except asyncio.TimeoutError as exc:
+            msg = f"no response within {self._timeout.total}s"
+            raise APITimeoutError(msg, method=method, url=shown) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            msg = f"connection failed: {_describe(exc)}"
+            raise APIConnectionError(msg, method=method, url=shown) from exc
+        is_json, data = decode_body(raw)
+        logger.debug("%s %s -> %s (%d bytes)", method, shown, status, len(raw))
+        if not 200 <= status < 300:
+            raise error_from_response(
+                status, resp_headers, data, method=method, url=shown, reason=reason
+            )
+        if expect_json and not is_json:
+            msg = "response body is not JSON"
+            raise ResponseValidationError(
+                msg,
+                method=method,
+                url=shown,
+                status=status,
+                errors=[f"expected JSON, got text {data!r}"],
+                body=data,
+            )
+        return Response(
+            status=status,
+            method=method,
+            url=shown,
+            headers=resp_headers,
+            data=data,
+            is_json=is_json,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    # aiohttp's messages name host and port but never our headers; keep them short.
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]

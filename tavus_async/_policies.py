@@ -1,0 +1,219 @@
+"""Public knobs for everything that waits: :class:`RetryPolicy` and :class:`PollPolicy`.
+
+Both are frozen attrs classes. Every wait they govern goes through their ``sleep`` (and, for
+polling, their ``clock``), so tests can make hours pass in no time: either inject a fake
+``clock``/``sleep`` pair, or keep the defaults (which read the event loop's clock) and run
+under virtual loop time such as the ``looptime`` pytest plugin.
+
+The per-request HTTP timeout (``TavusClient(timeout=…)``) is a different clock from the
+training deadline (``PollPolicy.timeout``); one never stands in for the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import attrs
+import backoff
+
+from ._errors import InvalidArgumentError
+
+__all__ = ["PollPolicy", "RetryPolicy", "jittered", "loop_clock"]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Longest deadline accepted anywhere: beyond this a "timeout" is a bug, not a wish.
+MAX_DEADLINE = 30 * 24 * 3600.0
+
+
+def loop_clock() -> float:
+    """Monotonic seconds from the running event loop's clock (``loop.time()``).
+
+    Using the loop's own clock keeps our deadlines consistent with asyncio's timers, and
+    makes virtual loop time (e.g. ``looptime``) apply to tavus_async without any setup.
+    """
+    return asyncio.get_running_loop().time()
+
+
+def jittered(value: float, jitter: float) -> float:
+    """``value`` with up to ``jitter`` (a fraction) taken off at random, never below a floor.
+
+    Built on :func:`backoff.full_jitter`; unlike full jitter, the result stays within
+    ``[value * (1 - jitter), value]``, so a wait is never near zero.
+    """
+    if value <= 0 or jitter <= 0:
+        return max(value, 0.0)
+    return value * (1.0 - jitter) + backoff.full_jitter(value * jitter)
+
+
+def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _check_number(attribute.name, value)
+    if value <= 0:
+        msg = f"{attribute.name} must be > 0, got {value!r}"
+        raise InvalidArgumentError(msg)
+
+
+def _non_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _check_number(attribute.name, value)
+    if value < 0:
+        msg = f"{attribute.name} must be >= 0, got {value!r}"
+        raise InvalidArgumentError(msg)
+
+
+def _fraction(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _check_number(attribute.name, value)
+    if not 0 <= value < 1:
+        msg = f"{attribute.name} must be in [0, 1), got {value!r}"
+        raise InvalidArgumentError(msg)
+
+
+def _check_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{name} must be a number of seconds, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not math.isfinite(value):
+        msg = f"{name} must be finite, got {value!r}"
+        raise InvalidArgumentError(msg)
+
+
+def check_deadline(name: str, value: Any) -> float:
+    """Validate a deadline in seconds: a finite number in ``(0, 30 days]``."""
+    _check_number(name, value)
+    if not 0 < value <= MAX_DEADLINE:
+        msg = f"{name} must be > 0 and at most {MAX_DEADLINE:g}s (30 days), got {value!r}"
+        raise InvalidArgumentError(msg)
+    return float(value)
+
+
+def _deadline(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_deadline(attribute.name, value)
+
+
+def _callable(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not callable(value):
+        msg = f"{attribute.name} must be callable, got {type(value).__name__}"
+        raise TypeError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How single requests are retried (connection errors, timeouts, 408, 429, 5xx).
+
+    Only idempotent requests (GET, DELETE, PATCH) are retried after they may have reached
+    the server. A create (POST) is retried only when the connection provably failed before
+    anything was sent, because a second create could start and bill a second training.
+
+    Delays grow exponentially (:func:`backoff.expo`) with jitter that keeps a floor, and a
+    ``Retry-After`` header wins when it asks for longer. ``sleep`` is injectable so tests
+    never wait.
+
+    Raises:
+        InvalidArgumentError: for out-of-range values (``TypeError`` for wrong types).
+    """
+
+    max_attempts: int = attrs.field(default=3)
+    """Attempts in total, the first included; ``1`` disables retries."""
+    initial_delay: float = attrs.field(default=0.5, validator=_positive)
+    """Delay before the first retry, in seconds."""
+    max_delay: float = attrs.field(default=8.0, validator=_positive)
+    """Longest delay between retries, in seconds."""
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    """A ``Retry-After`` longer than this is not waited out: the error is raised instead."""
+    jitter: float = attrs.field(default=0.5, validator=_fraction)
+    """Fraction of each delay that is randomised (the rest is a floor)."""
+    sleep: Sleep = attrs.field(default=asyncio.sleep, validator=_callable, repr=False)
+    """Awaitable sleep used between attempts."""
+
+    @max_attempts.validator
+    def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"max_attempts must be an int, got {type(value).__name__}"
+            raise TypeError(msg)
+        if not 1 <= value <= 100:
+            msg = f"max_attempts must be between 1 and 100, got {value}"
+            raise InvalidArgumentError(msg)
+
+    def delays(self) -> Iterator[float]:
+        """The un-jittered delay before each retry: ``initial_delay`` doubling to ``max_delay``."""
+        wait = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
+        next(wait)  # backoff's generators are primed with one empty step
+        for _ in range(self.max_attempts - 1):
+            yield float(next(wait))
+
+
+@attrs.frozen(kw_only=True)
+class PollPolicy:
+    """The cadence and deadline of waiting for a training.
+
+    The cadence: the first poll comes ``initial_interval`` after the wait starts (an early
+    failure, such as an unreachable video, shows quickly); intervals then grow by
+    ``backoff_factor`` to a plateau of ``max_interval`` for the long middle of a
+    3-4 hour training. Once ``training_progress`` allows an estimate of the finish, polls
+    come closer together as it nears (at most ``eta_ratio`` of the remaining estimate, never
+    below ``min_interval``) and spread out again if the estimate is overrun, back to the
+    plateau when progress stalls. A ``Retry-After`` on any response is honoured. Every delay
+    is jittered by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
+
+    Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
+    end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
+    ``error_max_interval``, until the deadline.
+
+    A job whose callback URL routes to this client's callback receiver polls only as a
+    safety net: once right after the wait starts, then from ``callback_safety_start``
+    (measured from the face's creation) every ``callback_safety_interval``.
+
+    ``clock`` (monotonic seconds) and ``sleep`` are injectable: with a fake pair a 4-hour
+    training is simulated in milliseconds. The defaults read the event loop's clock.
+
+    Raises:
+        InvalidArgumentError: for out-of-range values (``TypeError`` for wrong types).
+    """
+
+    initial_interval: float = attrs.field(default=5.0, validator=_positive)
+    """Delay before the first poll, in seconds."""
+    max_interval: float = attrs.field(default=300.0, validator=_positive)
+    """Plateau: the longest delay between polls, in seconds."""
+    min_interval: float = attrs.field(default=5.0, validator=_positive)
+    """Densest polling, near the estimated finish, in seconds."""
+    backoff_factor: float = attrs.field(default=2.0, validator=_positive)
+    """Growth of the interval from ``initial_interval`` to the plateau."""
+    eta_ratio: float = attrs.field(default=0.2, validator=_positive)
+    """Near the estimated finish, wait at most this fraction of the distance to it."""
+    jitter: float = attrs.field(default=0.2, validator=_fraction)
+    """Fraction of each delay that is randomised (the rest is a floor)."""
+    error_initial_interval: float = attrs.field(default=2.0, validator=_positive)
+    """First retry delay after a transient failure, in seconds."""
+    error_max_interval: float = attrs.field(default=60.0, validator=_positive)
+    """Longest retry delay after repeated transient failures, in seconds."""
+    timeout: float = attrs.field(default=8 * 3600.0, validator=_deadline)
+    """Overall deadline of a wait, in seconds; then :class:`TrainingTimeoutError`."""
+    callback_safety_start: float = attrs.field(default=4 * 3600.0, validator=_non_negative)
+    """With a callback: face age at which safety-net polling starts, in seconds."""
+    callback_safety_interval: float = attrs.field(default=900.0, validator=_positive)
+    """With a callback: interval of the safety-net polls, in seconds."""
+    clock: Clock = attrs.field(default=loop_clock, validator=_callable, repr=False)
+    """Monotonic clock in seconds (default: the running loop's ``time()``)."""
+    sleep: Sleep = attrs.field(default=asyncio.sleep, validator=_callable, repr=False)
+    """Awaitable sleep (default: :func:`asyncio.sleep`)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_interval > self.max_interval:
+            msg = (
+                f"min_interval ({self.min_interval}) must not exceed "
+                f"max_interval ({self.max_interval})"
+            )
+            raise InvalidArgumentError(msg)
+        if self.error_initial_interval > self.error_max_interval:
+            msg = "error_initial_interval must not exceed error_max_interval"
+            raise InvalidArgumentError(msg)
+        if self.backoff_factor < 1:
+            msg = f"backoff_factor must be >= 1, got {self.backoff_factor}"
+            raise InvalidArgumentError(msg)
+
+    def uses_default_timing(self) -> bool:
+        """True when clock and sleep are the event loop's own (timers can be used directly)."""
+        return self.clock is loop_clock and self.sleep is asyncio.sleep

@@ -1,0 +1,189 @@
+"""Pure protocol decisions: no sockets, no clocks of our own, no aiohttp.
+
+Everything here takes plain values (status, headers, body bytes, "now") and returns plain
+values or raises; the HTTP adapter in :mod:`tavus_async._http` is the only caller that does
+I/O. Keeping these pure means every status, header and body case is a table test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "BODY_SNIPPET_LIMIT",
+    "decode_body",
+    "error_from_response",
+    "message_from_body",
+    "parse_retry_after",
+    "request_id_from",
+]
+
+#: Longest piece of a non-JSON body kept on an exception.
+BODY_SNIPPET_LIMIT = 500
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+# Tavus answers unknown ids with 400 {"error": "Invalid face_id"} (replica_id, conversation_id…).
+_INVALID_ID = re.compile(r"^\s*invalid\s+([a-z_]+_id)\b", re.IGNORECASE)
+
+# Request-id headers seen on APIs behind common gateways; Tavus documents none.
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id")
+
+
+def snippet(text: str, limit: int = BODY_SNIPPET_LIMIT) -> str:
+    """Shorten ``text`` for an error message, marking the cut."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
+
+
+def decode_body(raw: bytes) -> tuple[bool, Any]:
+    """Decode a response body: ``(True, json_value)`` or ``(False, text_snippet)``.
+
+    Never raises: a body that is not JSON comes back as a text snippet for error messages.
+    An empty body is ``(True, None)``.
+    """
+    if not raw.strip():
+        return True, None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, snippet(text)
+
+
+def message_from_body(body: Any, reason: str = "") -> str:
+    """The API's own error message: ``error`` or ``message`` in a JSON object, else a snippet."""
+    if isinstance(body, Mapping):
+        for key in ("error", "message", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+            if isinstance(value, Mapping) and isinstance(value.get("message"), str):
+                return str(value["message"]).strip()
+        return snippet(json.dumps(body, default=str)) if body else (reason or "no message")
+    if isinstance(body, str) and body.strip():
+        return snippet(_strip_html(body), 200)
+    if body is not None:
+        return snippet(json.dumps(body, default=str), 200)
+    return reason or "empty body"
+
+
+def _strip_html(text: str) -> str:
+    if "<" not in text:
+        return text
+    # An HTML error page from a proxy: its <title> (or text) says more than its markup.
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title and title.group(1).strip():
+        return "HTML page: " + " ".join(title.group(1).split())
+    return "HTML page: " + " ".join(re.sub(r"<[^>]+>", " ", text).split())
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """A request id from the response headers, if the server sent one."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in _REQUEST_ID_HEADERS:
+        value = lowered.get(name)
+        if value:
+            return value[:200]
+    return None
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    Returns ``None`` for a missing or unparsable header; negative values become ``0``.
+    ``now`` (aware, UTC) is only needed for the HTTP-date form and defaults to the current
+    time.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    method: str,
+    url: str,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> APIStatusError:
+    """Map a non-2xx response to its exception (returned, not raised).
+
+    Args:
+        status: HTTP status code (not 2xx).
+        headers: Response headers.
+        body: The decoded body as returned by :func:`decode_body`.
+        method: Request method, for the message.
+        url: Request URL, for the message (must not contain secrets; ours never does).
+        reason: HTTP reason phrase, used when the body says nothing.
+        now: Current time for HTTP-date ``Retry-After`` values.
+    """
+    message = message_from_body(body, reason)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    common: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "url": url,
+        "body": body,
+        "request_id": request_id_from(headers),
+        "retry_after": parse_retry_after(lowered.get("retry-after"), now=now),
+    }
+    if status == 400:
+        match = _INVALID_ID.match(message)
+        if match:
+            return InvalidIdError(message, id_field=match.group(1).lower(), **common)
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIStatusError
+    return cls(message, **common)
+
+
+def is_transient_status(status: int) -> bool:
+    """408, 429 and 5xx are worth retrying; other statuses will fail the same way again."""
+    return status in (408, 429) or status >= 500

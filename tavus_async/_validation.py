@@ -1,0 +1,134 @@
+"""Checks on user input, run before any request is sent.
+
+Wrong *types* raise :class:`TypeError`; wrong *values* raise
+:class:`~tavus_async.InvalidArgumentError` (a :class:`ValueError`). Messages name the argument
+and what was wrong with it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import InvalidArgumentError
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_id",
+    "check_name",
+    "check_page_size",
+    "check_text",
+    "check_timeout",
+    "check_url",
+]
+
+# Ids are interpolated into URL paths: anything that could change the path or query is out.
+_ID_FORBIDDEN = re.compile(r"[/?#%\\\s]|\.\.")
+_MAX_ID = 128
+
+
+def _type_error(name: str, expected: str, value: Any) -> TypeError:
+    return TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def check_id(name: str, value: Any) -> str:
+    """An id that is safe to put in a URL path (e.g. ``r90bbd427f71``)."""
+    if not isinstance(value, str):
+        raise _type_error(name, "a string", value)
+    if not value:
+        msg = f"{name} must not be empty"
+        raise InvalidArgumentError(msg)
+    if _ID_FORBIDDEN.search(value):
+        msg = (
+            f"{name} {value[:40]!r} contains a character not allowed in an id "
+            "(/ ? # % \\ .. or whitespace)"
+        )
+        raise InvalidArgumentError(msg)
+    if len(value) > _MAX_ID:
+        msg = f"{name} is {len(value)} characters long; ids are at most {_MAX_ID}"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_url(name: str, value: Any) -> str:
+    """An absolute ``http(s)`` URL with a host."""
+    if not isinstance(value, str):
+        raise _type_error(name, "a URL string", value)
+    if value != value.strip() or not value:
+        msg = f"{name} must be a URL without surrounding whitespace, got {value[:60]!r}"
+        raise InvalidArgumentError(msg)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{name} must be an absolute http(s) URL, got {value[:60]!r}"
+        raise InvalidArgumentError(msg)
+    if not port_ok or any(c.isspace() for c in value):
+        msg = f"{name} is not a valid URL: {value[:60]!r}"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_name(name: str, value: Any) -> str:
+    """A display name: a non-blank string of at most 255 characters."""
+    if not isinstance(value, str):
+        raise _type_error(name, "a string", value)
+    if not value.strip():
+        msg = f"{name} must not be empty or blank"
+        raise InvalidArgumentError(msg)
+    if len(value) > 255:
+        msg = f"{name} is {len(value)} characters long; at most 255 are accepted"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_text(name: str, value: Any, *, limit: int = 10_000) -> str:
+    """A free-text value: a string (may be blank) up to ``limit`` characters."""
+    if not isinstance(value, str):
+        raise _type_error(name, "a string", value)
+    if len(value) > limit:
+        msg = f"{name} is {len(value)} characters long; at most {limit} are accepted"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A real ``bool`` (not ``0``/``1`` or ``"true"``)."""
+    if not isinstance(value, bool):
+        raise _type_error(name, "True or False", value)
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of ``choices``."""
+    if not isinstance(value, str):
+        raise _type_error(name, "a string", value)
+    if value not in choices:
+        msg = f"{name} must be one of {', '.join(choices)}; got {value!r}"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_page_size(value: Any) -> int:
+    """A page size between 1 and 100."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(name="page_size", expected="an int", value=value)
+    if not 1 <= value <= 100:
+        msg = f"page_size must be between 1 and 100, got {value}"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def check_timeout(name: str, value: Any, *, maximum: float) -> float:
+    """A per-request timeout in seconds: finite, > 0, at most ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _type_error(name, "a number of seconds", value)
+    if not math.isfinite(value) or not 0 < value <= maximum:
+        msg = f"{name} must be > 0 and at most {maximum:g} seconds, got {value!r}"
+        raise InvalidArgumentError(msg)
+    return float(value)

@@ -1,0 +1,133 @@
+"""Fault injection: seeded, per route and rate, so a failing run can be replayed.
+
+A :class:`Fault` says *what* goes wrong (``kind``), *where* (``route``, a glob over
+``"METHOD /path"``), *how often* (``rate``, a probability per matching request) and *how
+many times* at most. The emulator asks a :class:`FaultInjector` before each request; with the
+same seed and the same request sequence, the same requests fail.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+__all__ = ["FAULT_KINDS", "Fault", "FaultInjector", "parse_faults"]
+
+FAULT_KINDS: dict[str, str] = {
+    "rate_limit": "429 with Retry-After",
+    "server_error": "500/502/503 with a JSON or HTML body",
+    "slow": "answer only after `delay` seconds (beyond a client's timeout)",
+    "reset": "cut the connection without answering",
+    "truncated": "send part of a JSON body, then cut the connection",
+    "not_json": "200 with an HTML body",
+    "empty": "200 with an empty body",
+    "store_then_reset": "POST create: store the face, then cut the connection",
+    "store_then_500": "POST create: store the face, then answer 500",
+}
+
+
+@attrs.define(kw_only=True)
+class Fault:
+    """One injected failure mode.
+
+    Args:
+        kind: One of :data:`FAULT_KINDS`.
+        route: Glob over ``"METHOD /path"``, e.g. ``"GET /v2/faces/*"`` (default: any).
+        rate: Probability that a matching request gets the fault (0-1).
+        times: At most this many injections (``None``: unlimited).
+        statuses: For ``server_error``: the statuses to choose from.
+        body: For ``server_error``: ``"json"``, ``"html"`` or ``"mixed"``.
+        retry_after: For ``rate_limit`` (and 503): the ``Retry-After`` seconds.
+        delay: For ``slow``: seconds (loop time) before answering.
+    """
+
+    kind: str
+    route: str = "*"
+    rate: float = 1.0
+    times: int | None = None
+    statuses: tuple[int, ...] = (500, 502, 503)
+    body: str = "mixed"
+    retry_after: float = 5.0
+    delay: float = 120.0
+    injected: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            msg = f"unknown fault kind {self.kind!r}; known: {', '.join(FAULT_KINDS)}"
+            raise ValueError(msg)
+        if not 0 <= self.rate <= 1:
+            msg = f"fault rate must be within [0, 1], got {self.rate}"
+            raise ValueError(msg)
+        if self.body not in ("json", "html", "mixed"):
+            msg = f"fault body must be json, html or mixed, got {self.body!r}"
+            raise ValueError(msg)
+
+    @property
+    def active(self) -> bool:
+        """False once ``times`` injections were made."""
+        return self.times is None or self.injected < self.times
+
+    def matches(self, method: str, path: str) -> bool:
+        """True if this fault applies to ``method path``."""
+        return fnmatch.fnmatchcase(f"{method} {path}", self.route)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description (for the control API)."""
+        return attrs.asdict(self)
+
+
+class FaultInjector:
+    """Decides, reproducibly, which requests fail and how."""
+
+    def __init__(self, faults: Iterable[Fault] = (), *, seed: int | None = 0) -> None:
+        self.faults: list[Fault] = list(faults)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        #: How many of each kind were injected.
+        self.counts: Counter[str] = Counter()
+
+    def add(self, fault: Fault) -> None:
+        """Add a fault (checked after the existing ones)."""
+        self.faults.append(fault)
+
+    def clear(self) -> None:
+        """Remove every fault and reset the random sequence to the seed."""
+        self.faults.clear()
+        self.rng = random.Random(self.seed)
+        self.counts.clear()
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """The fault for this request, if any (consumes randomness only for matches)."""
+        for fault in self.faults:
+            if fault.active and fault.matches(method, path) and self.rng.random() < fault.rate:
+                fault.injected += 1
+                self.counts[fault.kind] += 1
+                return fault
+        return None
+
+
+def parse_faults(spec: str) -> list[Fault]:
+    """Parse the CLI form: ``kind[:rate][@route],…``, e.g. ``server_error:0.2@GET /v2/faces/*``.
+
+    Raises:
+        ValueError: for an unknown kind or a bad rate.
+    """
+    faults: list[Fault] = []
+    for raw in spec.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        head, _, route = part.partition("@")
+        kind, _, rate = head.partition(":")
+        try:
+            value = float(rate) if rate else 1.0
+        except ValueError:
+            msg = f"bad fault rate in {part!r}"
+            raise ValueError(msg) from None
+        faults.append(Fault(kind=kind.strip(), rate=value, route=route.strip() or "*"))
+    return faults

@@ -1,0 +1,239 @@
+"""Training scenarios: how long a face trains, how its progress moves, how it ends.
+
+A :class:`Scenario` is pure data; :meth:`Scenario.state_at` computes a face's status,
+progress, error and tuning stage at any elapsed time, so the emulator needs no timers.
+Progress curves are step functions with plateaus (real progress "may sit at the same
+percentage for a long step"), and the ``realistic`` curve varies per face, seeded.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "CURVES",
+    "ERROR_MESSAGES",
+    "SCENARIOS",
+    "FaceState",
+    "Rule",
+    "Scenario",
+    "make_curve",
+]
+
+# Training error types (reference §8.3) and the kind of message Tavus sends with them.
+ERROR_MESSAGES: dict[str, str] = {
+    "download_link": "We could not download your training video; check that the link is public.",
+    "file_size": "The training video is larger than 750 MB (file_size).",
+    "video_format": "The training video is not an .mp4 file (video_format).",
+    "video_codec": "The training video is not encoded with H.264 (video_codec).",
+    "video_duration": (
+        "There was an issue processing your training video. The video provided does not "
+        "meet the minimum duration requirement for training"
+    ),
+    "video_fps": "The training video has fewer than 25 frames per second (video_fps).",
+    "consent_phrase_mismatch": "The consent statement does not match (consent_phrase_mismatch).",
+    "face_or_obstruction_detected": "The face is obstructed (face_or_obstruction_detected).",
+    "lighting_change_detected": "Lighting changes during the video (lighting_change_detected).",
+    "background_noise_detected": "Background noise detected (background_noise_detected).",
+    "second_person_detected": "A second person is visible (second_person_detected).",
+    "excessive_movement_detected": "Too much movement (excessive_movement_detected).",
+    "video_processing": "The face is too small or occluded (video_processing).",
+    "quality_issue_detected": "Video quality is too low (quality_issue_detected).",
+}
+
+Points = tuple[tuple[float, int], ...]
+
+# Step curves: (fraction of the training time, progress percent reached at that fraction).
+# Progress holds each value until the next point: long plateaus, uneven steps.
+CURVES: dict[str, Points] = {
+    "linear": tuple((i / 100, i) for i in range(100)),
+    "plateaus": (
+        (0.0, 0),
+        (0.06, 3),
+        (0.10, 10),
+        (0.16, 12),
+        (0.30, 45),
+        (0.52, 47),
+        (0.60, 60),
+        (0.70, 75),
+        (0.83, 80),
+        (0.90, 94),
+        (0.96, 99),
+    ),
+    "slow_finish": tuple((0.6 * i / 90, i) for i in range(0, 91, 3))
+    + tuple((0.6 + 0.4 * (i - 90) / 10, i) for i in range(91, 100)),
+}
+
+
+def make_curve(name: str, rng: random.Random) -> Points:
+    """A named curve; ``realistic`` draws uneven steps and plateaus from ``rng``."""
+    if name != "realistic":
+        try:
+            return CURVES[name]
+        except KeyError:
+            known = ", ".join(sorted([*CURVES, "realistic"]))
+            msg = f"unknown curve {name!r}; known: {known}"
+            raise ValueError(msg) from None
+    points: list[tuple[float, int]] = [(0.0, 0)]
+    progress, t = 0, rng.uniform(0.02, 0.08)  # queued / downloading at 0 first
+    while progress < 99 and t < 0.995:
+        # Mostly small steps, sometimes a long plateau, sometimes a jump.
+        progress = min(99, progress + rng.choice((1, 1, 2, 3, 5, 8, 13)))
+        points.append((t, progress))
+        t += rng.choice((0.004, 0.008, 0.012, 0.02, 0.04, 0.08)) * rng.uniform(0.5, 1.5)
+    total = points[-1][0] if points[-1][0] > 0 else 1.0
+    # Stretch so the last step lands in the last 2-8 % of the training (a final plateau).
+    end = rng.uniform(0.92, 0.98)
+    return tuple((f / total * end, p) for f, p in points)
+
+
+@attrs.frozen(kw_only=True)
+class FaceState:
+    """A face's training state at one moment."""
+
+    status: str
+    progress: int
+    error_message: str | None = None
+    finetune_status: str | None = None
+    done_at: float | None = None
+    """Elapsed seconds at which the current stage ends (for callbacks)."""
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """How one face's training goes.
+
+    Args:
+        duration: Seconds from creation to ``completed`` (default 3.5 h). For Phoenix-4.5
+            faces this is the tuning time after the preview.
+        curve: Progress curve name (``realistic``, ``plateaus``, ``slow_finish``,
+            ``linear``) or explicit ``(fraction_of_duration, percent)`` steps.
+        fail: An error type from the reference (e.g. ``"video_codec"``): the training ends
+            in ``error`` with that message.
+        fail_at: Fraction of ``duration`` at which the failure happens.
+        preview_after: Phoenix-4.5: seconds until the watermarked preview is ready
+            (``status: completed``, ``finetune_status: training``); ``None`` for other
+            models.
+        finetune_fail: Phoenix-4.5: tuning ends in ``errored`` instead of ``completed``.
+    """
+
+    duration: float = attrs.field(default=3.5 * 3600)
+    curve: str | Sequence[tuple[float, int]] = "realistic"
+    fail: str | None = None
+    fail_at: float = 0.3
+    preview_after: float | None = None
+    finetune_fail: bool = False
+
+    @duration.validator
+    def _check_duration(self, _attr: Any, value: float) -> None:
+        if not value > 0:
+            msg = f"duration must be > 0, got {value!r}"
+            raise ValueError(msg)
+
+    @classmethod
+    def success(cls, duration: float = 3.5 * 3600, curve: str = "realistic") -> Scenario:
+        """Completes after ``duration`` seconds."""
+        return cls(duration=duration, curve=curve)
+
+    @classmethod
+    def failure(
+        cls, error: str = "video_codec", *, at: float = 0.3, duration: float = 3.5 * 3600
+    ) -> Scenario:
+        """Fails with ``error`` (a §8.3 error type) at fraction ``at`` of ``duration``."""
+        return cls(duration=duration, fail=error, fail_at=at)
+
+    @classmethod
+    def phoenix45(
+        cls, *, preview_after: float = 90.0, tuning: float = 3 * 3600, fail: bool = False
+    ) -> Scenario:
+        """Preview ready after ``preview_after`` s, tuning done (or errored) ``tuning`` s later."""
+        return cls(duration=tuning, preview_after=preview_after, finetune_fail=fail)
+
+    def points(self, rng: random.Random) -> Points:
+        """The concrete progress steps for one face."""
+        if isinstance(self.curve, str):
+            return make_curve(self.curve, rng)
+        return tuple((float(f), int(p)) for f, p in self.curve)
+
+    def error_message(self) -> str:
+        """The message of this scenario's failure."""
+        assert self.fail is not None
+        return ERROR_MESSAGES.get(self.fail, self.fail)
+
+    def state_at(self, elapsed: float, points: Points) -> FaceState:
+        """The state ``elapsed`` seconds after creation."""
+        if self.preview_after is not None:
+            return self._phoenix45_state(elapsed)
+        fail_time = self.fail_at * self.duration if self.fail else None
+        if fail_time is not None and elapsed >= fail_time:
+            return FaceState(
+                status="error",
+                progress=_progress(points, self.fail_at),
+                error_message=self.error_message(),
+            )
+        if elapsed >= self.duration:
+            return FaceState(status="completed", progress=100)
+        end = fail_time if fail_time is not None else self.duration
+        return FaceState(
+            status="started", progress=_progress(points, elapsed / self.duration), done_at=end
+        )
+
+    def _phoenix45_state(self, elapsed: float) -> FaceState:
+        assert self.preview_after is not None
+        preview = self.preview_after
+        if elapsed < preview:
+            progress = min(99, int(100 * elapsed / preview))
+            return FaceState(status="started", progress=progress, done_at=preview)
+        if elapsed < preview + self.duration:
+            return FaceState(
+                status="completed",
+                progress=100,
+                finetune_status="training",
+                done_at=preview + self.duration,
+            )
+        return FaceState(
+            status="completed",
+            progress=100,
+            finetune_status="errored" if self.finetune_fail else "completed",
+        )
+
+
+def _progress(points: Points, fraction: float) -> int:
+    index = bisect.bisect_right([f for f, _ in points], fraction) - 1
+    return min(99, points[max(index, 0)][1])
+
+
+@attrs.frozen(kw_only=True)
+class Rule:
+    """Choose a scenario for faces whose name or training URL contains a string.
+
+    Rules are checked in order; the first match wins, else the emulator's default applies.
+    """
+
+    scenario: Scenario
+    name_contains: str | None = None
+    url_contains: str | None = None
+
+    def matches(self, name: str | None, url: str | None) -> bool:
+        """True if this rule applies to a face with ``name`` trained from ``url``."""
+        if self.name_contains is not None and self.name_contains in (name or ""):
+            return True
+        return self.url_contains is not None and self.url_contains in (url or "")
+
+
+#: Named scenarios for the standalone server and the control API.
+SCENARIOS: dict[str, Scenario] = {
+    "realistic": Scenario(),
+    "plateaus": Scenario(curve="plateaus"),
+    "slow_finish": Scenario(curve="slow_finish"),
+    "linear": Scenario(curve="linear"),
+    "quick": Scenario(duration=60.0, curve="linear"),
+    "early_failure": Scenario.failure("download_link", at=0.02, duration=3.5 * 3600),
+    "failure": Scenario.failure("video_codec", at=0.3),
+    "phoenix45": Scenario.phoenix45(),
+}

@@ -1,0 +1,167 @@
+"""Shared fixtures: an in-process emulator, a client bound to it, and a scriptable stub server.
+
+Every test runs on virtual loop time (``--looptime`` in pytest's addopts, see pyproject):
+sleeps, timeouts and the emulator's clock advance instantly while loopback HTTP still flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import web
+
+from tavus_async import RetryPolicy, TavusClient
+from tavus_async.emulator import Emulator
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    return getattr(local, "_loop", None)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    """Close the event loop that looptime 0.9 creates, and leaks, around *sync* tests.
+
+    Its ``pytest_pyfunc_call`` calls ``policy.get_event_loop()`` for every test, which makes
+    a new loop when none is set and never closes it; under ``-W error`` the loop's
+    ResourceWarning then fails an unrelated test. Only a loop created during this sync test
+    is closed.
+    """
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        return (yield)
+    before = _current_loop()
+    try:
+        return (yield)
+    finally:
+        after = _current_loop()
+        if after is not None and after is not before and not after.is_running():
+            after.close()
+            asyncio.set_event_loop(None)
+
+
+#: A recognisable fake key, so leak tests can search for it.
+API_KEY = "tvs-test-key-8f3b2c91d7e0"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """A started emulator that accepts only :data:`API_KEY`, on loop time."""
+    async with Emulator(api_key=API_KEY, seed=7) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[TavusClient]:
+    """A client bound to :func:`emulator`."""
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as tavus:
+        yield tavus
+
+
+@attrs.define
+class Canned:
+    """A response the stub server will send."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = attrs.Factory(dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
+
+
+@attrs.define
+class Seen:
+    """A request the stub server received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+class Stub:
+    """An aiohttp server that answers with queued :class:`Canned` responses, in order.
+
+    When the queue is empty it repeats the last response. It records every request.
+    """
+
+    def __init__(self) -> None:
+        self.queue: list[Canned] = []
+        self.seen: list[Seen] = []
+        self.url = ""
+        self.handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
+
+    def reply(
+        self,
+        status: int = 200,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        self.queue.append(Canned(status, body, headers or {}, raw, content_type))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(
+            Seen(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=dict(request.headers),
+                body=await request.read(),
+            )
+        )
+        if self.handler is not None:
+            return await self.handler(request)
+        canned = self.queue.pop(0) if len(self.queue) > 1 else self.queue[0]
+        if canned.raw is not None:
+            data = canned.raw
+        else:
+            data = b"" if canned.body is None else json.dumps(canned.body).encode()
+        return web.Response(
+            status=canned.status,
+            body=data,
+            headers=canned.headers,
+            content_type=canned.content_type,
+        )
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[Stub]:
+    """A started :class:`Stub` on loopback."""
+    server = Stub()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server._handle)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server.url = f"http://127.0.0.1:{port}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def stub_client(stub: Stub) -> AsyncIterator[TavusClient]:
+    """A client bound to the stub server, retrying quickly (virtual time anyway)."""
+    async with TavusClient(
+        api_key=API_KEY, base_url=stub.url, retry=RetryPolicy(max_attempts=3)
+    ) as tavus:
+        yield tavus
+
+
+def pending_tasks() -> set[asyncio.Task[Any]]:
+    """Tasks other than the current one (tests assert none are left behind)."""
+    current = asyncio.current_task()
+    return {t for t in asyncio.all_tasks() if t is not current and not t.done()}

@@ -1,0 +1,172 @@
+"""The converter: lenient about unknown keys and statuses, strict about types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import cattrs
+import pytest
+
+from tavus_async import Face, FaceStatus, FinetuneStatus, Replica, ResponseValidationError, Voice
+from tavus_async._converter import make_converter, parse_datetime, structure, unstructure
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.timezone.utc)  # type: ignore[misc]
+
+
+WHERE: dict[str, Any] = {"method": "GET", "url": "https://x.test/v2/faces/r1", "status": 200}
+
+DOC_EXAMPLE = {
+    "face_id": "r90bbd427f71",
+    "face_name": "My Face",
+    "thumbnail_video_url": "<string>",
+    "training_progress": "100/100",
+    "status": "completed",
+    "created_at": "2024-01-24T07:14:03.327Z",
+    "updated_at": "2024-01-24T07:14:03.327Z",
+    "error_message": "<string>",
+    "face_type": "user'",
+    "model_name": "phoenix-3",
+}
+
+
+def test_documented_get_face_example() -> None:
+    face = structure(DOC_EXAMPLE, Face, **WHERE)
+    assert face.face_id == "r90bbd427f71"
+    assert face.status is FaceStatus.COMPLETED
+    assert face.progress == 1.0
+    assert face.created_at == dt.datetime(2024, 1, 24, 7, 14, 3, 327000, tzinfo=dt.timezone.utc)
+    assert face.face_type == "user'"  # the docs' typo is kept, not "fixed"
+    assert face.default_voice_id is None  # missing optional fields are None
+
+
+def test_unknown_keys_and_statuses_are_tolerated() -> None:
+    face = structure(
+        {"face_id": "r1", "status": "rendering", "is_recommended": True, "tags": ["x"]},
+        Face,
+        **WHERE,
+    )
+    assert face.status == "rendering"
+    assert not face.status.is_known
+    assert not face.status.is_terminal
+    assert FaceStatus("rendering").value == "rendering"
+    tuning = structure(
+        {"face_id": "r1", "status": "completed", "finetune_status": "queued"}, Face, **WHERE
+    )
+    assert tuning.finetune_status == "queued"
+    assert tuning.finetune_status is not None
+    assert not tuning.finetune_status.is_known
+
+
+def test_known_statuses_classify() -> None:
+    assert FaceStatus("ready").is_success
+    assert FaceStatus("completed").is_success
+    assert FaceStatus("error").is_failure
+    assert not FaceStatus("training").is_terminal
+    assert FinetuneStatus("errored").is_failure
+    assert FinetuneStatus("completed").is_success
+
+
+def test_replica_names_are_accepted_and_aliased() -> None:
+    replica = structure(
+        {"replica_id": "r2", "replica_name": "Old", "replica_type": "system", "status": "started"},
+        Replica,
+        **WHERE,
+    )
+    assert (replica.replica_id, replica.face_id) == ("r2", "r2")
+    assert replica.replica_name == "Old"
+    assert replica.replica_type == "system"
+    # A face read from a path that answers with replica-era keys still structures.
+    face = structure({"replica_id": "r3", "status": "started"}, Face, **WHERE)
+    assert face.face_id == "r3"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("45/100", 0.45),
+        ("0/100", 0.0),
+        ("100/100", 1.0),
+        ("45%", 0.45),
+        ("7/0", None),
+        ("half", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_progress_parsing_never_raises(text: str | None, expected: float | None) -> None:
+    face = Face(face_id="r1", status=FaceStatus.STARTED, training_progress=text)
+    assert face.progress == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"face_id": 1, "status": "started"}, "$.face_id"),
+        ({"face_id": "r1", "status": 3}, "$.status"),
+        ({"face_id": "r1", "status": True}, "$.status"),
+        ({"face_id": "r1", "status": "started", "face_name": ["x"]}, "$.face_name"),
+        ({"face_id": "r1", "status": "started", "created_at": "last tuesday"}, "$.created_at"),
+        ({"status": "started"}, "$.face_id"),
+        ([{"face_id": "r1"}], "$"),
+        (None, "$"),
+        ("ok", "$"),
+    ],
+)
+def test_garbage_becomes_response_validation_error(body: Any, path: str) -> None:
+    with pytest.raises(ResponseValidationError) as info:
+        structure(body, Face, **WHERE)
+    err = info.value
+    assert err.body == body
+    assert err.status == 200
+    assert any(problem.endswith(f"@ {path}") for problem in err.errors), err.errors
+    assert path in str(err)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-24T07:14:03.327Z", utc(2024, 1, 24, 7, 14, 3, 327000)),
+        ("2024-01-24T07:14:03Z", utc(2024, 1, 24, 7, 14, 3)),
+        ("2024-01-24 07:14:03", utc(2024, 1, 24, 7, 14, 3)),
+        ("2024-01-24T07:14:03.123456789+00:00", utc(2024, 1, 24, 7, 14, 3, 123456)),
+        ("2024-01-24T09:14:03+02:00", utc(2024, 1, 24, 7, 14, 3)),
+        ("2024-01-24", utc(2024, 1, 24)),
+        ("Wed, 24 Jan 2024 07:14:03 GMT", utc(2024, 1, 24, 7, 14, 3)),
+        (1706080443, utc(2024, 1, 24, 7, 14, 3)),
+        (1706080443000, utc(2024, 1, 24, 7, 14, 3)),
+    ],
+)
+def test_dates_in_several_shapes_become_aware_utc(value: Any, expected: dt.datetime) -> None:
+    parsed = parse_datetime(value)
+    assert parsed.tzinfo is not None
+    assert parsed == expected
+
+
+def test_voice_tags_are_flattened() -> None:
+    voice = structure(
+        {"voice_name": "anna", "replica_id": "r1", "tags": [{"tag_name": "english"}, "warm"]},
+        Voice,
+        **WHERE,
+    )
+    assert voice.tags == ("english", "warm")
+    assert voice.face_id == "r1"
+
+
+def test_unstructure_is_plain_json() -> None:
+    face = structure(DOC_EXAMPLE, Face, **WHERE)
+    data = unstructure(face)
+    assert data["status"] == "completed"
+    assert type(data["status"]) is str
+    assert data["created_at"] == "2024-01-24T07:14:03.327000Z"
+
+
+def test_converters_are_private_instances() -> None:
+    ours = make_converter()
+    assert ours is not make_converter()
+    with pytest.raises(TypeError):
+        ours.structure(5, str)  # ours is strict about types...
+    # ...and that policy never leaked into cattrs' global converter.
+    assert cattrs.global_converter.structure(5, str) == "5"

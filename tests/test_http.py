@@ -1,0 +1,310 @@
+"""The session layer over real loopback HTTP: headers, bodies, errors, retries, timeouts."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tavus_async import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+    TavusClient,
+    TrainingMayHaveStartedError,
+    UnprocessableEntityError,
+)
+from tavus_async._http import USER_AGENT
+from tavus_async._version import __version__
+from tavus_async.emulator import Emulator, Fault
+
+from .conftest import API_KEY, Stub
+
+FACE = {"face_id": "r1", "status": "started", "training_progress": "3/100"}
+
+
+async def test_headers_and_user_agent(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, FACE)
+    await stub_client.faces.get("r1")
+    (req,) = stub.seen
+    assert req.headers["x-api-key"] == API_KEY
+    assert req.headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith(f"tavus-async/{__version__} ")
+    assert req.headers["Accept"] == "application/json"
+    assert req.method == "GET"
+    assert req.path == "/v2/faces/r1"
+
+
+async def test_json_bodies_drop_none_fields(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, {"face_id": "r9", "status": "started"})
+    await stub_client.faces.create(
+        train_video_url="https://cdn.test/train.mp4",
+        face_name="Rio",
+        callback_url=None,
+        model_name=None,
+    )
+    (req,) = stub.seen
+    assert req.headers["Content-Type"] == "application/json"
+    assert json.loads(req.body) == {
+        "train_video_url": "https://cdn.test/train.mp4",
+        "face_name": "Rio",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (400, {"error": "Bad thing"}, BadRequestError),
+        (400, {"error": "Invalid face_id"}, InvalidIdError),
+        (401, {"message": "Invalid access token"}, AuthenticationError),
+        (403, {"message": "IP not allowed"}, PermissionDeniedError),
+        (404, {"message": "Not found"}, NotFoundError),
+        (409, {"error": "Conflict"}, ConflictError),
+        (422, {"message": "Invalid JSON patch format"}, UnprocessableEntityError),
+    ],
+)
+async def test_each_status_over_http(
+    stub: Stub, stub_client: TavusClient, status: int, body: Any, cls: type[APIStatusError]
+) -> None:
+    stub.reply(status, body, headers={"X-Request-Id": "req-9"})
+    with pytest.raises(cls) as info:
+        await stub_client.faces.get("r1")
+    err = info.value
+    assert type(err) is cls
+    assert err.status == status
+    assert err.message == (body.get("error") or body.get("message"))
+    assert err.body == body
+    assert err.request_id == "req-9"
+    assert err.method == "GET"
+    assert err.url == f"{stub.url}/v2/faces/r1"
+    assert len(stub.seen) == 1  # 4xx other than 408/429 is never retried
+
+
+async def test_server_errors_are_retried_then_raised(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(502, raw=b"<html><title>502 Bad Gateway</title></html>", content_type="text/html")
+    with pytest.raises(ServerError) as info:
+        await stub_client.faces.get("r1")
+    assert info.value.status == 502
+    assert info.value.message == "HTML page: 502 Bad Gateway"
+    assert len(stub.seen) == 3  # max_attempts
+
+
+async def test_get_retries_503_and_429_honouring_retry_after(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    job = await client.faces.create(train_video_url="https://cdn.test/v.mp4")
+    emulator.add_fault(
+        Fault(kind="server_error", statuses=(503,), body="json", retry_after=4, times=1,
+              route="GET /v2/faces/*")
+    )  # fmt: skip
+    emulator.add_fault(Fault(kind="rate_limit", retry_after=7, times=1, route="GET /v2/faces/*"))
+    face = await client.faces.get(job.face_id)
+    assert face.face_id == job.face_id
+    gets = emulator.calls("GET", f"/v2/faces/{job.face_id}")
+    assert [g.fault for g in gets] == ["server_error", "rate_limit", None]
+    # Each retry came only after the Retry-After of the previous answer (virtual time).
+    assert gets[1].loop_time - gets[0].loop_time >= 4
+    assert gets[2].loop_time - gets[1].loop_time >= 7
+
+
+async def test_retry_after_longer_than_the_cap_is_raised(stub: Stub) -> None:
+    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "3600"})
+    async with TavusClient(
+        api_key=API_KEY, base_url=stub.url, retry=RetryPolicy(max_retry_after=60)
+    ) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.faces.get("r1")
+        assert info.value.retry_after == 3600
+        assert len(stub.seen) == 1
+        # The pause holds every request of this client: nothing more is sent.
+        with pytest.raises(RateLimitError):
+            await client.faces.get("r2")
+        assert len(stub.seen) == 1
+
+
+async def test_create_is_sent_exactly_once_when_the_server_fails(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
+    with pytest.raises(TrainingMayHaveStartedError) as info:
+        await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+    assert len(emulator.calls("POST", "/v2/faces")) == 1
+    err = info.value
+    assert isinstance(err.cause, ServerError)
+    assert err.__cause__ is err.cause
+    assert err.name == "Rio"
+    assert "recover(name='Rio'" in str(err)
+    # The training did start on the server: recover() finds it.
+    (job,) = await client.faces.recover(name="Rio", since=err.started_at)
+    assert job.face_id in emulator.faces
+
+
+async def test_create_is_not_retried_on_a_plain_500_either(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(500, {"error": "Internal"})
+    with pytest.raises(TrainingMayHaveStartedError):
+        await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
+    assert [s.method for s in stub.seen] == ["POST"]
+
+
+async def test_create_refused_by_429_is_a_definite_refusal(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(429, {"error": "Too many"}, headers={"Retry-After": "1"})
+    with pytest.raises(RateLimitError):
+        await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
+    assert len(stub.seen) == 1
+
+
+async def test_non_json_2xx_is_a_validation_error(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, raw=b"<html>OK</html>", content_type="text/html")
+    with pytest.raises(ResponseValidationError) as info:
+        await stub_client.faces.get("r1")
+    assert info.value.body == "<html>OK</html>"
+    assert info.value.status == 200
+
+
+async def test_wrong_type_in_2xx_body(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, {"face_id": "r1", "status": "started", "training_progress": 45})
+    with pytest.raises(ResponseValidationError) as info:
+        await stub_client.faces.get("r1")
+    assert "$.training_progress" in str(info.value)
+    assert info.value.body["training_progress"] == 45
+
+
+async def test_unknown_status_and_extra_keys_over_http(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(200, {**FACE, "status": "queued_for_gpu", "brand_new_field": {"x": 1}})
+    face = await stub_client.faces.get("r1")
+    assert face.status == "queued_for_gpu"
+    assert not face.status.is_known
+
+
+async def test_timeouts_become_api_timeout_error(emulator: Emulator) -> None:
+    emulator.add_fault(Fault(kind="slow", delay=120, route="GET /v2/faces/*"))
+    async with TavusClient(
+        api_key=API_KEY, base_url=emulator.url, timeout=5, retry=RetryPolicy(max_attempts=2)
+    ) as client:
+        with pytest.raises(APITimeoutError) as info:
+            await client.faces.get("r4067604db72")
+    assert "no response within 5" in str(info.value)
+    assert isinstance(info.value.__cause__, TimeoutError)
+    assert len(emulator.calls("GET")) == 2
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncated"])
+async def test_broken_connections_become_api_connection_error(
+    emulator: Emulator, kind: str
+) -> None:
+    emulator.add_fault(Fault(kind=kind, route="GET /v2/faces/*"))
+    async with TavusClient(
+        api_key=API_KEY, base_url=emulator.url, retry=RetryPolicy(max_attempts=1)
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.faces.get("r4067604db72")
+    assert isinstance(info.value.__cause__, aiohttp.ClientError)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_refused_create_is_retried_and_creates_exactly_one_face() -> None:
+    port = _free_port()
+    emulator = Emulator(api_key=API_KEY, port=port)
+    started: list[float] = []
+
+    async def start_server_during_backoff(seconds: float) -> None:
+        # The first attempt was refused (nothing listens yet); bring the API up now.
+        started.append(seconds)
+        await emulator.start()
+
+    client = TavusClient(
+        api_key=API_KEY,
+        base_url=f"http://127.0.0.1:{port}",
+        retry=RetryPolicy(sleep=start_server_during_backoff),
+    )
+    try:
+        job = await client.faces.create(train_video_url="https://cdn.test/v.mp4")
+        assert len(started) == 1
+        assert len(emulator.calls("POST", "/v2/faces")) == 1
+        assert next(f for f in emulator.faces.values() if f.face_type == "user").face_id == (
+            job.face_id
+        )
+    finally:
+        await client.close()
+        await emulator.stop()
+
+
+async def test_refused_connection_for_get_is_api_connection_error() -> None:
+    port = _free_port()
+    slept: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with TavusClient(
+        api_key=API_KEY,
+        base_url=f"http://127.0.0.1:{port}",
+        retry=RetryPolicy(max_attempts=3, initial_delay=1, sleep=no_wait),
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.faces.get("r1")
+    assert "could not connect" in str(info.value)
+    # Two retries, backing off exponentially, each jittered but kept above a floor.
+    assert len(slept) == 2
+    assert 0.5 <= slept[0] <= 1.0
+    assert 1.0 <= slept[1] <= 2.0
+
+
+async def test_retry_policy_delays_follow_backoff_expo() -> None:
+    policy = RetryPolicy(max_attempts=6, initial_delay=0.5, max_delay=3)
+    assert list(policy.delays()) == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert list(RetryPolicy(max_attempts=1).delays()) == []
+
+
+async def test_delete_and_rename_bodies(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, raw=b"OK", content_type="text/plain")
+    await stub_client.faces.delete("r1", hard=True)
+    await stub_client.faces.rename("r1", "Rio 2")
+    await stub_client.faces.delete("r1")
+    delete_hard, rename, delete_soft = stub.seen
+    assert (delete_hard.method, delete_hard.path, delete_hard.query) == (
+        "DELETE",
+        "/v2/faces/r1",
+        {"hard": "true"},
+    )
+    assert (rename.method, rename.path, json.loads(rename.body)) == (
+        "PATCH",
+        "/v2/faces/r1/name",
+        {"face_name": "Rio 2"},
+    )
+    assert delete_soft.query == {}
+
+
+async def test_unreachable_handler_bug_is_not_masked(stub: Stub, stub_client: TavusClient) -> None:
+    async def explode(_request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text="Traceback (most recent call last): ...")
+
+    stub.handler = explode
+    with pytest.raises(ServerError) as info:
+        await stub_client.faces.get("r1")
+    assert "Traceback" in info.value.message

@@ -1,0 +1,139 @@
+"""The pure protocol functions: status → exception, messages, Retry-After, body decoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tavus_async import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TavusError,
+    UnprocessableEntityError,
+)
+from tavus_async._sansio import (
+    decode_body,
+    error_from_response,
+    message_from_body,
+    parse_retry_after,
+    request_id_from,
+)
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "message"),
+    [
+        (400, {"error": "Either train_video_url or train_image_url must be provided."},
+         BadRequestError, "Either train_video_url or train_image_url must be provided."),
+        (400, {"error": "Invalid face_id"}, InvalidIdError, "Invalid face_id"),
+        (400, {"error": "Invalid replica_id"}, InvalidIdError, "Invalid replica_id"),
+        (400, {"message": "User has reached maximum concurrent conversations"},
+         BadRequestError, "User has reached maximum concurrent conversations"),
+        (401, {"message": "Invalid access token"}, AuthenticationError, "Invalid access token"),
+        (403, {"message": "IP not allowed"}, PermissionDeniedError, "IP not allowed"),
+        (404, {"message": "Document not found"}, NotFoundError, "Document not found"),
+        (409, {"error": "Document must be in 'ready' state"}, ConflictError,
+         "Document must be in 'ready' state"),
+        (422, {"message": "Invalid JSON patch format"}, UnprocessableEntityError,
+         "Invalid JSON patch format"),
+        (429, {"error": "Too many requests"}, RateLimitError, "Too many requests"),
+        (500, {"error": "boom"}, ServerError, "boom"),
+        (502, "<html><title>502 Bad Gateway</title></html>", ServerError,
+         "HTML page: 502 Bad Gateway"),
+        (503, None, ServerError, "Service Unavailable"),
+        (418, {"detail": "teapot"}, APIStatusError, "teapot"),
+    ],
+)  # fmt: skip
+def test_each_status_maps_to_its_error_class(
+    status: int, body: object, cls: type[APIStatusError], message: str
+) -> None:
+    err = error_from_response(
+        status, {}, body, method="GET", url="https://x.test/v2/faces/r1", reason=_reason(status)
+    )
+    assert type(err) is cls
+    assert isinstance(err, TavusError)
+    assert err.status == status
+    assert err.message == message
+    assert err.body == body
+    assert message in str(err)
+    assert "GET https://x.test/v2/faces/r1" in str(err)
+
+
+def _reason(status: int) -> str:
+    return {503: "Service Unavailable"}.get(status, "")
+
+
+def test_invalid_id_names_the_field() -> None:
+    err = error_from_response(400, {}, {"error": "Invalid face_id"}, method="GET", url="u")
+    assert isinstance(err, InvalidIdError)
+    assert err.id_field == "face_id"
+    err = error_from_response(400, {}, {"error": "Invalid conversation_id"}, method="GET", url="u")
+    assert isinstance(err, InvalidIdError)
+    assert err.id_field == "conversation_id"
+
+
+def test_request_id_and_retry_after_are_carried() -> None:
+    err = error_from_response(
+        429,
+        {"X-Request-Id": "req-123", "Retry-After": "7"},
+        {"error": "slow down"},
+        method="GET",
+        url="u",
+    )
+    assert isinstance(err, RateLimitError)
+    assert err.request_id == "req-123"
+    assert err.retry_after == 7.0
+    assert "req-123" in str(err)
+    assert request_id_from({"x-amzn-requestid": "amz-1"}) == "amz-1"
+    assert request_id_from({}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5", 5.0),
+        ("0.5", 0.5),
+        ("-3", 0.0),
+        ("Thu, 01 Jan 2026 12:00:30 GMT", 30.0),
+        ("Thu, 01 Jan 2026 11:00:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, now=NOW) == expected
+
+
+def test_decode_body_never_raises() -> None:
+    assert decode_body(b'{"a": 1}') == (True, {"a": 1})
+    assert decode_body(b"   ") == (True, None)
+    ok, text = decode_body(b"<html>" + b"x" * 5000)
+    assert not ok
+    assert text.startswith("<html>")
+    assert "more chars" in text
+    ok, text = decode_body(b'{"face_id": "r1", "sta')
+    assert not ok
+    assert text == '{"face_id": "r1", "sta'
+    assert decode_body(b"\xff\xfe") == (False, "\ufffd\ufffd")
+
+
+def test_message_from_body_prefers_error_then_message() -> None:
+    assert message_from_body({"error": "e", "message": "m"}) == "e"
+    assert message_from_body({"message": "m"}) == "m"
+    assert message_from_body({"error": {"message": "nested"}}) == "nested"
+    assert message_from_body({"other": 1}) == '{"other": 1}'
+    assert message_from_body([1, 2]) == "[1, 2]"
+    assert message_from_body(None, "Bad Gateway") == "Bad Gateway"
+    assert message_from_body("<html><body><p>down</p></body></html>") == "HTML page: down"

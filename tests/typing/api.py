@@ -1,0 +1,45 @@
+"""How users' code should type-check. Checked by mypy (see pyproject), never executed."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+from tavus_async import (
+    Face,
+    FaceStatus,
+    PollPolicy,
+    PollResult,
+    Replica,
+    TavusClient,
+    TrainingJob,
+)
+
+
+async def faces_flow() -> None:
+    async with TavusClient(api_key="k", poll=PollPolicy(timeout=6 * 3600)) as client:
+        job = await client.faces.create(train_video_url="https://x.test/v.mp4", face_name="Rio")
+        _ = assert_type(job, TrainingJob[Face])
+        assert_type(job.face_id, str)
+        assert_type(job.status, FaceStatus | None)
+        assert_type(job.progress, float | None)
+        assert_type(await job, Face)
+        assert_type(await job.wait(timeout=3600, until="preview"), Face)
+        assert_type(await job.refresh(), Face)
+        assert_type(await job.poll_once(), PollResult[Face])
+        async for update in job.updates():
+            assert_type(update, Face)
+        assert_type(await client.faces.get(job.face_id), Face)
+        async for face in client.faces.list(face_type="user"):
+            assert_type(face, Face)
+        async for done in client.faces.as_completed([job]):
+            _ = assert_type(done, TrainingJob[Face])
+        _ = assert_type(client.faces.job("r1"), TrainingJob[Face])
+        assert_type(await client.faces.recover(), list[TrainingJob[Face]])
+
+
+async def replicas_flow(client: TavusClient) -> None:
+    job = await client.replicas.create(train_video_url="https://x.test/v.mp4")
+    _ = assert_type(job, TrainingJob[Replica])
+    replica = await job
+    assert_type(replica.replica_id, str)
+    assert_type(await client.replicas.get("r1"), Replica)
