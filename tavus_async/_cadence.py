@@ -1,29 +1,39 @@
 """When to poll next: a pure function of what a job has seen so far.
 
 No I/O and no clock of its own: callers pass ``now`` (monotonic seconds) and the faces they
-read. :class:`Cadence` turns that into the delay before the next poll:
+read. :class:`Cadence` turns that into the delay before the next poll.
 
 * **Ramp.** Intervals grow from ``initial_interval`` by ``backoff_factor`` to the plateau
   ``max_interval`` (a :func:`backoff.expo` generator): an early failure is seen within
-  seconds, a 3-4 hour training costs about 12 polls an hour in its middle.
-* **Estimate.** Once ``training_progress`` has moved, the finish is estimated from the
-  average rate since an anchor (the face's ``created_at`` against the server's ``Date``
-  header when both are known, so a job resumed in another process estimates at once; else
-  the first observation). Before the estimate, the interval is at most ``eta_ratio`` of the
-  time left; after it, ``eta_ratio`` of the time overrun. Polls thus cluster geometrically
-  around the estimated finish and thin out to the plateau when progress stalls.
-* **Distrust.** A jump of a third of the scale in one step means the progress signal is
-  coarse; the estimate is ignored (plateau cadence) until progress moves normally again.
+  seconds, and the long middle of a 3-4 hour training costs 12 polls an hour.
+* **Estimate.** Once ``training_progress`` has moved, the finish (ETA) is estimated as the
+  latest of: the average rate since an anchor (the face's ``created_at`` read against the
+  server's ``Date`` header, so a job resumed in another process estimates at once; else the
+  first observation), the rate over the recent past (a training that slows near the end is
+  not declared overdue for an hour), and the last progress change plus a third of a typical
+  step (at 99/100 at least one more step must happen).
+* **Density.** The estimate's uncertainty σ is the typical time between progress changes:
+  progress that moves every ten minutes cannot place the finish more precisely. Polls are
+  spaced ``eta_ratio × σ × (1 + ((t − ETA)/σ)²)``, within ``[min_interval, ramp]``: densest
+  around the estimate, thinning out quadratically on both sides, back to the plateau when
+  progress stalls well past the estimate. Polling density proportional to the square root of
+  the probability of finishing minimises latency for a given number of requests; the
+  quadratic form is that rule for a heavy-tailed (Student-t-like) finish time.
+* **Distrust.** A jump of a third of the scale in one step means the progress signal is too
+  coarse to extrapolate; the estimate is ignored (plateau cadence) until progress moves
+  normally again. Progress that goes backwards restarts the estimate.
 * **Faults.** Transient failures use their own :func:`backoff.expo` sequence, reset by the
   next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound.
-* **Safety net.** With a callback to rely on, only a check right away and then polls from
+* **Safety net.** With a callback to rely on, only a check right away, then polls from
   ``callback_safety_start`` (face age) every ``callback_safety_interval``.
 
 Every delay is jittered with a floor (:func:`~tavus_async._policies.jittered`).
+See ``benchmarks/request_economy.py`` for what this costs and buys.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from collections.abc import Generator
 from typing import Any
@@ -42,6 +52,13 @@ MIN_MOVE = 0.04
 MIN_SPAN = 60.0
 #: Created-at ages outside this range are treated as clock trouble and ignored.
 MAX_AGE = 14 * 24 * 3600.0
+#: Floor of the uncertainty σ, and the horizon of the "recent" rate.
+MIN_SIGMA = 60.0
+RECENT_HORIZON = 1200.0
+#: At the last progress change, the next change is at least this many σ away.
+NEXT_STEP = 0.3
+#: Change points kept for the recent rate (bounded memory per job).
+KEEP_CHANGES = 24
 
 
 def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
@@ -54,10 +71,12 @@ class Cadence:
 
     __slots__ = (
         "_anchor",
+        "_changes",
         "_distrust",
         "_errors",
         "_hint",
         "_last",
+        "_n_changes",
         "_policy",
         "_ramp",
         "created_at",
@@ -79,6 +98,10 @@ class Cadence:
         self._hint = _primed(backoff.runtime(value=lambda hint: hint or 0.0))
         self._anchor: tuple[float, float] | None = None  # (time, progress) origin
         self._last: tuple[float, float] | None = None  # (time first seen, progress)
+        self._changes: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=KEEP_CHANGES
+        )
+        self._n_changes = 0  # progress changes since the anchor
         self._distrust = False
         #: Local clock time at which the face was created, when it could be derived.
         self.created_at: float | None = None
@@ -104,17 +127,26 @@ class Cadence:
             # Anchor at creation (progress 0) when known: includes the time already spent.
             origin = self.created_at
             self._anchor = (origin, 0.0) if origin is not None else (now, progress)
-        if self._last is None:
-            self._last = (now, progress)
+        if self._last is not None and progress == self._last[1]:
             return
-        if progress != self._last[1]:
+        if self._last is not None:
             step = progress - self._last[1]
             if step < 0:
                 # Progress went backwards: start estimating afresh from here.
                 self._anchor, self._distrust = (now, progress), False
+                self._changes.clear()
+                self._n_changes = 0
             else:
                 self._distrust = step >= JUMP
-            self._last = (now, progress)
+        self._last = (now, progress)
+        self._changes.append(self._last)
+        self._n_changes += 1
+
+    def sigma(self) -> float:
+        """Uncertainty of the estimate: the typical time between progress changes."""
+        if self._anchor is None or self._last is None or self._n_changes < 2:
+            return MIN_SIGMA
+        return max(MIN_SIGMA, (self._last[0] - self._anchor[0]) / (self._n_changes - 1))
 
     def eta(self) -> float | None:
         """Estimated local clock time of the finish, or ``None`` when there is no estimate."""
@@ -124,8 +156,14 @@ class Cadence:
         moved, span = p1 - p0, t1 - t0
         if moved < MIN_MOVE or span < MIN_SPAN or p1 >= 1.0:
             return None
-        rate = moved / span
-        return t1 + (1.0 - p1) / rate
+        estimate = t1 + (1.0 - p1) * span / moved
+        # The recent rate wins when it is slower: trainings that slow down near the end.
+        horizon = max(RECENT_HORIZON, 0.25 * span)
+        recent = [c for c in self._changes if c[0] >= t1 - horizon]
+        if len(recent) >= 2 and recent[-1][1] > recent[0][1]:
+            rate = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+            estimate = max(estimate, t1 + (1.0 - p1) / rate)
+        return max(estimate, t1 + NEXT_STEP * self.sigma())
 
     # ------------------------------------------------------------------ delays
 
@@ -144,8 +182,10 @@ class Cadence:
         delay = float(next(self._ramp))
         eta = self.eta()
         if eta is not None:
-            distance = abs(eta - now)
-            delay = min(delay, max(policy.min_interval, policy.eta_ratio * distance))
+            sigma = self.sigma()
+            x = (now - eta) / sigma
+            spacing = policy.eta_ratio * sigma * (1.0 + x * x)
+            delay = min(delay, max(policy.min_interval, spacing))
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
 
     def _server_hint(self, retry_after: float | None) -> float:

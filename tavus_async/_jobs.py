@@ -55,6 +55,9 @@ __all__ = [
 
 logger = logging.getLogger("tavus_async")
 
+#: Seconds within which a scheduled poll or deadline counts as due.
+_DUE = 1e-3
+
 FaceT = TypeVar("FaceT", bound=Face)
 FaceT_co = TypeVar("FaceT_co", bound=Face, covariant=True)
 
@@ -555,17 +558,22 @@ class TrainingJob(Generic[FaceT]):
                 if self._next_poll_at is None:
                     self._next_poll_at = self._first_poll_at(now, cadence)
                 deadline = min(w.deadline for w in self._waiters)
-                if self._next_poll_at > now and deadline > now:
+                # "Due" within a millisecond: a timer may fire a hair before the float it was
+                # set for, and re-sleeping for a sub-nanosecond remainder counts as ready at
+                # once without moving the clock, a livelock under virtual time.
+                poll_due = self._next_poll_at - now <= _DUE
+                deadline_due = deadline - now <= _DUE
+                if not poll_due and not deadline_due:
                     await self._sleep(min(self._next_poll_at, deadline) - now, policy)
                     continue
-                if self._next_poll_at > now:
+                if not poll_due:
                     # A deadline came first: one last look if our news is stale, then expire.
                     stale = self._last_polled_at is None or (
                         now - self._last_polled_at >= policy.min_interval
                     )
                     if stale:
                         await self._poll(cadence, policy)
-                    self._expire(clock())
+                    self._expire(clock() + _DUE)
                     continue
                 await self._poll(cadence, policy)
         except asyncio.CancelledError:
@@ -599,6 +607,8 @@ class TrainingJob(Generic[FaceT]):
                 sleeper = asyncio.ensure_future(policy.sleep(seconds))
                 try:
                     await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
+                    if sleeper.done():
+                        sleeper.result()  # an injected sleep that raised ends the wait
                 finally:
                     if not sleeper.done():
                         sleeper.cancel()

@@ -153,10 +153,12 @@ class PollPolicy:
     failure, such as an unreachable video, shows quickly); intervals then grow by
     ``backoff_factor`` to a plateau of ``max_interval`` for the long middle of a
     3-4 hour training. Once ``training_progress`` allows an estimate of the finish, polls
-    come closer together as it nears (at most ``eta_ratio`` of the remaining estimate, never
-    below ``min_interval``) and spread out again if the estimate is overrun, back to the
-    plateau when progress stalls. A ``Retry-After`` on any response is honoured. Every delay
-    is jittered by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
+    cluster around it: the interval there is ``eta_ratio`` times the estimate's uncertainty
+    (the typical time between progress changes), growing quadratically with the distance
+    to the estimate, never below ``min_interval``; when progress stalls past the estimate
+    the cadence returns to the plateau. A ``Retry-After`` on any response is honoured. Every
+    delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
+    Lowering ``eta_ratio`` buys earlier detection with more requests.
 
     Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
     end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
@@ -181,8 +183,8 @@ class PollPolicy:
     """Densest polling, near the estimated finish, in seconds."""
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
     """Growth of the interval from ``initial_interval`` to the plateau."""
-    eta_ratio: float = attrs.field(default=0.2, validator=_positive)
-    """Near the estimated finish, wait at most this fraction of the distance to it."""
+    eta_ratio: float = attrs.field(default=0.04, validator=_positive)
+    """Interval at the estimated finish, as a fraction of the estimate's uncertainty."""
     jitter: float = attrs.field(default=0.2, validator=_fraction)
     """Fraction of each delay that is randomised (the rest is a floor)."""
     error_initial_interval: float = attrs.field(default=2.0, validator=_positive)

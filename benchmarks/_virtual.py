@@ -1,0 +1,52 @@
+"""Helpers shared by the benchmarks: virtual loop time, tables."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import looptime
+
+T = TypeVar("T")
+
+
+def run_virtual(main: Callable[[], Awaitable[T]]) -> T:
+    """Run ``main()`` on an event loop with virtual time (sleeps pass instantly)."""
+    loop = looptime.new_event_loop(start=0.0)  # enabled from the start
+    try:
+        return loop.run_until_complete(main())  # type: ignore[arg-type]
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0-1) by linear interpolation."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mean(values: Sequence[float]) -> float:
+    """Arithmetic mean (NaN for no values)."""
+    return statistics.fmean(values) if values else float("nan")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    rule = "| " + " | ".join("-" * w for w in widths) + " |"
+    body = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in cells
+    ]
+    return "\n".join([line, rule, *body])

@@ -1,0 +1,165 @@
+"""Request economy of waiting: requests per job and detection latency, in virtual time.
+
+Each policy waits for the same set of trainings (same seed, same curves) on the emulator, on
+virtual loop time, so hours pass in milliseconds and every policy sees identical trainings:
+
+* ``default``: tavus_async's default :class:`PollPolicy`;
+* ``eta_ratio 0.03``: the default with denser polling around the estimated finish (the knob
+  that trades requests for latency);
+* ``fixed 30 s`` and ``fixed 120 s``: a plain poller, the baseline;
+* ``callback``: a job whose callback reaches this client's receiver (polling as safety net).
+
+Detection latency is the time from the moment the face completed (or failed) on the emulator
+to the moment ``await job`` returned. Each job trains for 3.5 h give or take 3 minutes (drawn
+from the seed), so a fixed poller's grid does not line up with the finish by construction.
+
+Run alone: ``python benchmarks/request_economy.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _virtual import mean, percentile, run_virtual, table
+
+from tavus_async import PollPolicy, TavusClient, TrainingError
+from tavus_async.emulator import Emulator, Rule, Scenario
+
+KEY = "bench-key"
+DURATION = 3.5 * 3600
+
+#: Curve shapes: name -> scenario. "realistic" draws a different curve for every face.
+SHAPES: dict[str, Scenario] = {
+    "realistic": Scenario(duration=DURATION, curve="realistic"),
+    "plateaus": Scenario(duration=DURATION, curve="plateaus"),
+    "slow_finish": Scenario(duration=DURATION, curve="slow_finish"),
+    "early_failure": Scenario.failure("download_link", at=0.004, duration=DURATION),
+}
+
+
+def fixed(interval: float) -> PollPolicy:
+    """A plain fixed-interval poller (no ramp, no estimate, no jitter)."""
+    return PollPolicy(
+        initial_interval=interval,
+        min_interval=interval,
+        max_interval=interval,
+        backoff_factor=1.0,
+        jitter=0.0,
+    )
+
+
+POLICIES: dict[str, Callable[[], PollPolicy]] = {
+    "default": PollPolicy,
+    "eta_ratio 0.03": lambda: PollPolicy(eta_ratio=0.03),
+    "fixed 30 s": lambda: fixed(30.0),
+    "fixed 120 s": lambda: fixed(120.0),
+}
+
+
+@attrs.frozen
+class Result:
+    """Per-job outcome."""
+
+    shape: str
+    policy: str
+    requests: int
+    latency: float
+
+
+async def _measure(
+    policy_name: str, make_policy: Callable[[], PollPolicy], jobs_per_shape: int, seed: int
+) -> list[Result]:
+    draw = random.Random(seed)
+    rules = [
+        Rule(
+            name_contains=f"[{name}] {i};",
+            scenario=attrs.evolve(scenario, duration=draw.uniform(DURATION - 180, DURATION + 180)),
+        )
+        for name, scenario in SHAPES.items()
+        for i in range(jobs_per_shape)
+    ]
+    results: list[Result] = []
+    async with (
+        Emulator(api_key=KEY, seed=seed, rules=rules) as emu,
+        TavusClient(
+            api_key=KEY, base_url=emu.url, poll=make_policy(), max_polls_per_second=None
+        ) as client,
+    ):
+        entries: list[tuple[str, Any]] = []
+        for shape in SHAPES:
+            for i in range(jobs_per_shape):
+                job = await client.faces.create(
+                    train_video_url="https://cdn.test/v.mp4", face_name=f"[{shape}] {i};"
+                )
+                entries.append((shape, job))
+
+        async def wait(shape: str, job: Any) -> None:
+            with contextlib.suppress(TrainingError):  # failures are timed like successes
+                await job
+            returned = emu.now()
+            finished = emu.finish_time(job.face_id)
+            assert finished is not None
+            requests = len(emu.calls("GET", f"/v2/faces/{job.face_id}"))
+            results.append(Result(shape, policy_name, requests, returned - finished))
+
+        await asyncio.gather(*(wait(shape, job) for shape, job in entries))
+    return results
+
+
+def measure(*, quick: bool = False, seed: int = 1) -> list[Result]:
+    """Run every policy over every shape; same seed, so the same trainings."""
+    jobs = 5 if quick else 25
+    results: list[Result] = []
+    for name, make in POLICIES.items():
+        results += run_virtual(lambda name=name, make=make: _measure(name, make, jobs, seed))
+    return results
+
+
+def summarise(results: Sequence[Result]) -> list[list[Any]]:
+    """Rows: policy, shape, requests/job, mean and p95 latency."""
+    rows: list[list[Any]] = []
+    for policy in dict.fromkeys(r.policy for r in results):
+        for shape in [*SHAPES, "all success"]:
+            chosen = [
+                r
+                for r in results
+                if r.policy == policy
+                and (r.shape == shape or (shape == "all success" and r.shape != "early_failure"))
+            ]
+            rows.append(
+                [
+                    policy,
+                    shape,
+                    f"{mean([r.requests for r in chosen]):.1f}",
+                    f"{mean([r.latency for r in chosen]):.1f}",
+                    f"{percentile([r.latency for r in chosen], 0.95):.1f}",
+                ]
+            )
+    return rows
+
+
+HEADERS = ["policy", "curve", "requests/job", "mean latency s", "p95 latency s"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer jobs per curve")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(table(HEADERS, summarise(measure(quick=args.quick, seed=args.seed))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,568 @@
+"""TrainingJob against the emulator, on virtual time: hours of training pass instantly."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tavus_async import (
+    AuthenticationError,
+    ClientClosedError,
+    Face,
+    FaceStatus,
+    FinetuneFailedError,
+    InvalidArgumentError,
+    InvalidIdError,
+    PollPolicy,
+    RetryPolicy,
+    TavusClient,
+    TrainingFailedError,
+    TrainingJob,
+    TrainingTimeoutError,
+)
+from tavus_async.emulator import Emulator, Fault, RecordedRequest, Rule, Scenario, VirtualClock
+
+from .conftest import API_KEY, Stub, pending_tasks
+
+VIDEO = "https://cdn.test/train.mp4"
+HOURS_3_5 = 3.5 * 3600
+#: Per-job ceiling in tests; the average economy is measured in benchmarks/, not here.
+ECONOMY = 130
+
+
+def polls(emulator: Emulator, face_id: str) -> list[RecordedRequest]:
+    return emulator.calls("GET", f"/v2/faces/{face_id}")
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def test_await_returns_the_completed_face(emulator: Emulator, client: TavusClient) -> None:
+    started = now()
+    job = await client.faces.create(train_video_url=VIDEO, face_name="Rio")
+    face = await job
+    assert isinstance(face, Face)
+    assert face.status is FaceStatus.COMPLETED
+    assert face.training_progress == "100/100"
+    assert (job.status, job.progress, job.face) == (FaceStatus.COMPLETED, 1.0, face)
+    assert job.done
+    # 3.5 hours passed on the (virtual) loop clock, with few requests: the default averages
+    # under 100 per job (benchmarks/request_economy.py); a fixed 30 s poller needs 420.
+    assert now() - started >= HOURS_3_5
+    assert 10 < len(polls(emulator, job.face_id)) <= ECONOMY
+
+
+async def test_training_error_raises_with_its_message(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    emulator.add_rule(Rule(name_contains="bad", scenario=Scenario.failure("video_codec", at=0.1)))
+    job = await client.faces.create(train_video_url=VIDEO, face_name="bad take")
+    with pytest.raises(TrainingFailedError) as info:
+        await job
+    err = info.value
+    assert err.face_id == job.face_id
+    assert err.face.status is FaceStatus.ERROR
+    assert err.error_message is not None
+    assert "H.264" in err.error_message
+    assert "H.264" in str(err)
+    # Awaiting again answers at once, from what is known: no request.
+    sent = len(emulator.requests)
+    with pytest.raises(TrainingFailedError):
+        await job
+    assert len(emulator.requests) == sent
+
+
+async def test_early_failure_is_caught_quickly(emulator: Emulator, client: TavusClient) -> None:
+    emulator.add_rule(
+        Rule(url_contains="broken", scenario=Scenario.failure("download_link", at=0.001))
+    )
+    started = now()
+    job = await client.faces.create(train_video_url="https://cdn.test/broken.mp4")
+    with pytest.raises(TrainingFailedError):
+        await job
+    # Failed at 12.6 s of training; the ramp (5, 10, 20 s…) noticed it within a minute.
+    assert now() - started < 60
+    assert len(polls(emulator, job.face_id)) <= 4
+
+
+async def test_deadline_raises_and_training_goes_on(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    with pytest.raises(TrainingTimeoutError) as info:
+        await job.wait(timeout=3600)
+    err = info.value
+    assert err.face_id == job.face_id
+    assert err.timeout == 3600
+    assert err.face is not None
+    assert err.face.status is FaceStatus.STARTED
+    assert f"client.faces.job({job.face_id!r})" in str(err)
+    assert isinstance(err, TimeoutError)
+    # Nothing was sent to stop the training, and it is still running.
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    assert emulator.faces[job.face_id].state(emulator.now()).status == "started"
+    assert not pending_tasks()
+    # Waiting again later works.
+    assert (await job).status is FaceStatus.COMPLETED
+
+
+async def test_resume_by_id_in_a_second_client(emulator: Emulator) -> None:
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as first:
+        face_id = (await first.faces.create(train_video_url=VIDEO, face_name="Rio")).face_id
+    # Another process, later: nothing but the id.
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as second:
+        job = second.faces.job(face_id)
+        face = await job
+    assert face.face_id == face_id
+    assert face.status is FaceStatus.COMPLETED
+
+
+async def test_replica_jobs_poll_the_replica_path(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.replicas.create(train_video_url=VIDEO, replica_name="Old")
+    replica = await job
+    assert replica.replica_id == job.face_id
+    assert emulator.calls("GET", f"/v2/replicas/{job.face_id}")
+    assert not emulator.calls("GET", f"/v2/faces/{job.face_id}")
+
+
+async def test_recover_reattaches_to_trainings_in_flight(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    emulator.add_rule(Rule(name_contains="quick", scenario=Scenario(duration=60, curve="linear")))
+    emulator.add_rule(Rule(name_contains="fails", scenario=Scenario.failure(at=0.001)))
+    long_a = await client.faces.create(train_video_url=VIDEO, face_name="long A")
+    long_b = await client.faces.create(train_video_url=VIDEO, face_name="long B")
+    await client.faces.create(train_video_url=VIDEO, face_name="quick")
+    await client.faces.create(train_video_url=VIDEO, face_name="fails")
+    await asyncio.sleep(600)  # the quick one finished, the failing one failed
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as restarted:
+        jobs = await restarted.faces.recover()
+        assert sorted(j.face_id for j in jobs) == sorted([long_a.face_id, long_b.face_id])
+        assert all(j.status is FaceStatus.STARTED for j in jobs)
+        named = await restarted.faces.recover(name="long B")
+        assert [j.face_id for j in named] == [long_b.face_id]
+        faces = [await j for j in jobs]
+    assert {f.status for f in faces} == {FaceStatus.COMPLETED}
+
+
+async def test_updates_yield_only_changes(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    seen = [face async for face in job.updates()]
+    keys = [(f.status.value, f.training_progress) for f in seen]
+    assert all(a != b for a, b in itertools.pairwise(keys))
+    assert keys[0] == ("started", "0/100")
+    assert keys[-1] == ("completed", "100/100")
+    # Progress sits still for long steps, so many polls brought no news.
+    assert len(seen) < len(polls(emulator, job.face_id))
+    # Iterating a finished job yields its final face once.
+    assert [f.status async for f in job.updates()] == [FaceStatus.COMPLETED]
+
+
+async def test_updates_end_with_the_failed_face(emulator: Emulator, client: TavusClient) -> None:
+    emulator.add_rule(Rule(name_contains="x", scenario=Scenario.failure(at=0.5)))
+    job = await client.faces.create(train_video_url=VIDEO, face_name="x")
+    seen = [face async for face in job.updates()]
+    assert seen[-1].status is FaceStatus.ERROR
+    with pytest.raises(TrainingFailedError):
+        await job
+
+
+async def test_updates_raise_on_deadline(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    with pytest.raises(TrainingTimeoutError):
+        async for _ in job.updates(timeout=600):
+            pass
+
+
+async def test_on_update_hooks_sync_and_async(emulator: Emulator, client: TavusClient) -> None:
+    sync_seen: list[str | None] = []
+    async_seen: list[str | None] = []
+
+    async def record(face: Face) -> None:
+        await asyncio.sleep(0)
+        async_seen.append(face.training_progress)
+
+    job = await client.faces.create(train_video_url=VIDEO)
+    waits = [
+        job.wait(on_update=lambda f: sync_seen.append(f.training_progress)),
+        job.wait(on_update=record),
+    ]
+    await asyncio.gather(*waits)
+    await asyncio.sleep(0)
+    assert sync_seen[-1] == "100/100"
+    assert sync_seen == async_seen
+    assert len(set(sync_seen)) == len(sync_seen)
+
+
+async def test_a_failing_hook_does_not_end_the_wait(
+    emulator: Emulator, client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_face: Face) -> None:
+        raise RuntimeError("hook bug")
+
+    job = await client.faces.create(train_video_url=VIDEO)
+    with caplog.at_level(logging.ERROR, logger="tavus_async"):
+        face = await job.wait(on_update=broken)
+    assert face.status is FaceStatus.COMPLETED
+    assert "on_update hook raised" in caplog.text
+
+
+async def test_cancelling_a_wait_stops_polling_only(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    waiter = asyncio.ensure_future(job.wait())
+    await asyncio.sleep(1800)
+    assert not waiter.done()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.sleep(0)
+    assert not pending_tasks()  # the shared poller stopped too
+    count = len(polls(emulator, job.face_id))
+    await asyncio.sleep(3600)
+    assert len(polls(emulator, job.face_id)) == count  # no polling without waiters
+    # The training was never touched, and can be awaited again.
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    assert emulator.faces[job.face_id].state(emulator.now()).status == "started"
+    assert (await job).status is FaceStatus.COMPLETED
+
+
+async def test_wait_for_timeout_cancels_cleanly(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(job.wait(), timeout=60)
+    await asyncio.sleep(0)
+    assert not pending_tasks()
+
+
+async def _polls_for(awaiters: int) -> list[float]:
+    # Same seed for the emulator and for the jitter: identical trainings and cadences.
+    random.seed(1234)
+    async with (
+        Emulator(api_key=API_KEY, seed=3) as emu,
+        TavusClient(api_key=API_KEY, base_url=emu.url) as client,
+    ):
+        job = await client.faces.create(train_video_url=VIDEO)
+        results = await asyncio.gather(*(job.wait() for _ in range(awaiters)))
+        assert all(r is results[0] for r in results)
+        start = emu.requests[0].loop_time
+        return [round(r.loop_time - start, 3) for r in polls(emu, job.face_id)]
+
+
+async def test_concurrent_awaiters_share_one_request_stream() -> None:
+    alone = await _polls_for(1)
+    together = await _polls_for(4)
+    # Four awaiters cost exactly what one does: same polls at the same moments.
+    assert together == alone
+    assert len(alone) > 10
+
+
+async def test_a_cancelled_awaiter_does_not_stop_the_others(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    keeper = asyncio.ensure_future(job.wait())
+    quitter = asyncio.ensure_future(job.wait())
+    await asyncio.sleep(600)
+    quitter.cancel()
+    face = await keeper
+    assert face.status is FaceStatus.COMPLETED
+    assert quitter.cancelled()
+
+
+async def test_retry_after_on_429_is_respected(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    emulator.add_fault(
+        Fault(kind="rate_limit", retry_after=240, rate=0.5, times=4, route="GET /v2/faces/*")
+    )
+    await job
+    gets = polls(emulator, job.face_id)
+    limited = [i for i, r in enumerate(gets) if r.fault == "rate_limit"]
+    assert len(limited) == 4
+    for i in limited:
+        assert gets[i + 1].loop_time - gets[i].loop_time >= 240 - 1e-3
+
+
+async def test_a_429_slows_every_job_of_the_client(emulator: Emulator, client: TavusClient) -> None:
+    first = await client.faces.create(train_video_url=VIDEO)
+    second = await client.faces.create(train_video_url=VIDEO)
+    emulator.add_fault(
+        Fault(kind="rate_limit", retry_after=600, times=1, route=f"GET /v2/faces/{first.face_id}")
+    )
+    await asyncio.gather(first, second)
+    limited = next(r for r in emulator.requests if r.fault == "rate_limit")
+    during = [
+        r
+        for r in emulator.calls("GET", "/v2/faces/*")
+        if limited.loop_time < r.loop_time < limited.loop_time + 600
+    ]
+    assert during == []  # neither job polled while the Retry-After was in force
+
+
+async def test_transient_faults_never_end_the_wait(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    for kind in ("server_error", "reset", "truncated", "not_json", "empty", "slow"):
+        emulator.add_fault(Fault(kind=kind, rate=0.04, route="GET /v2/faces/*"))
+    emulator.add_fault(Fault(kind="rate_limit", rate=0.04, retry_after=30, route="GET /v2/faces/*"))
+    face = await job
+    assert face.status is FaceStatus.COMPLETED
+    faulted = [r for r in polls(emulator, job.face_id) if r.fault]
+    assert len(faulted) >= 5
+    assert len({r.fault for r in faulted}) >= 4
+
+
+async def test_invalid_id_stops_at_once(emulator: Emulator, client: TavusClient) -> None:
+    job = client.faces.job("r000000000000")
+    with pytest.raises(InvalidIdError):
+        await job
+    assert len(emulator.requests) == 1
+    assert not pending_tasks()
+
+
+async def test_authentication_error_stops_at_once(emulator: Emulator) -> None:
+    async with TavusClient(api_key="tvs-wrong", base_url=emulator.url) as wrong:
+        with pytest.raises(AuthenticationError):
+            await wrong.faces.job("r4067604db72")
+    assert len(emulator.requests) == 1
+
+
+async def test_phoenix_45_preview_then_final(emulator: Emulator, client: TavusClient) -> None:
+    emulator.add_rule(
+        Rule(name_contains="p45", scenario=Scenario.phoenix45(preview_after=90, tuning=3 * 3600))
+    )
+    started = now()
+    job = await client.faces.create(
+        train_image_url="https://cdn.test/me.png",
+        voice_name="anna",
+        face_name="p45",
+        model_name="phoenix-4.5",
+    )
+    preview = await job.wait(until="preview")
+    assert preview.status is FaceStatus.COMPLETED
+    assert preview.finetune_status == "training"
+    assert now() - started < 300  # the preview is there in minutes
+    assert not job.done  # the final face is not
+    final = await job
+    assert final.finetune_status == "completed"
+    assert now() - started >= 3 * 3600
+
+
+async def test_phoenix_45_tuning_failure(emulator: Emulator, client: TavusClient) -> None:
+    emulator.add_rule(
+        Rule(name_contains="p45", scenario=Scenario.phoenix45(tuning=3600, fail=True))
+    )
+    job = await client.faces.create(
+        train_video_url=VIDEO, face_name="p45", model_name="phoenix-4.5"
+    )
+    with pytest.raises(FinetuneFailedError) as info:
+        await job
+    assert info.value.face.status is FaceStatus.COMPLETED  # the preview is usable
+    assert info.value.face.finetune_status == "errored"
+    # Asking for the preview is still fine.
+    assert (await job.wait(until="preview")).status is FaceStatus.COMPLETED
+
+
+async def test_awaiting_a_finished_job_sends_nothing(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    face = await job
+    sent = len(emulator.requests)
+    assert await job is face
+    assert await job.wait() is face
+    assert len(emulator.requests) == sent
+
+
+async def test_refresh_is_one_get(emulator: Emulator, client: TavusClient) -> None:
+    job = await client.faces.create(train_video_url=VIDEO)
+    face = await job.refresh()
+    assert face.status is FaceStatus.STARTED
+    assert job.face is face
+    assert len(polls(emulator, job.face_id)) == 1
+
+
+async def test_poll_once_suggests_the_next_delay(emulator: Emulator, client: TavusClient) -> None:
+    job = client.faces.job((await client.faces.create(train_video_url=VIDEO)).face_id)
+    steps = 0
+    while True:
+        result = await job.poll_once()
+        steps += 1
+        if result.done:
+            break
+        assert result.next_delay > 0
+        await asyncio.sleep(result.next_delay)  # a task queue would re-enqueue here
+    assert result.face.status is FaceStatus.COMPLETED
+    assert result.next_delay == 0
+    assert steps == len(polls(emulator, job.face_id)) <= ECONOMY
+
+
+async def test_closing_the_client_ends_every_wait(emulator: Emulator) -> None:
+    client = TavusClient(api_key=API_KEY, base_url=emulator.url)
+    jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(5)]
+    waiters = [asyncio.ensure_future(job.wait()) for job in jobs]
+    await asyncio.sleep(900)
+    await client.close()
+    for waiter in waiters:
+        with pytest.raises(ClientClosedError):
+            await waiter
+    assert not pending_tasks()
+    with pytest.raises(ClientClosedError):
+        await jobs[0].wait()
+
+
+async def test_as_completed_yields_in_finishing_order(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    for minutes in (90, 30, 60):
+        emulator.add_rule(
+            Rule(name_contains=f"{minutes}m", scenario=Scenario(duration=minutes * 60))
+        )
+    emulator.add_rule(Rule(name_contains="fail", scenario=Scenario.failure(at=0.5, duration=2400)))
+    jobs = [
+        await client.faces.create(train_video_url=VIDEO, face_name=name)
+        for name in ("90m", "30m", "fail", "60m")
+    ]
+    order: list[str | None] = []
+    async for job in client.faces.as_completed(jobs):
+        try:
+            face = await job
+        except TrainingFailedError as err:
+            order.append(f"failed:{err.face.face_name}")
+        else:
+            order.append(face.face_name)
+    assert order == ["failed:fail", "30m", "60m", "90m"]
+
+
+async def test_as_completed_can_be_left_early(emulator: Emulator, client: TavusClient) -> None:
+    jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(3)]
+    iterator = client.faces.as_completed(jobs)
+    first = await anext(iterator)
+    assert first.done
+    await iterator.aclose()
+    await asyncio.sleep(0)
+    assert not pending_tasks()
+
+
+async def test_budget_caps_polls_per_second(emulator: Emulator) -> None:
+    emulator.scenario = Scenario(duration=1800, curve="linear")
+    async with TavusClient(
+        api_key=API_KEY, base_url=emulator.url, max_polls_per_second=2
+    ) as client:
+        jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(40)]
+        await asyncio.gather(*jobs)
+    times = sorted(r.loop_time for r in emulator.calls("GET", "/v2/faces/*"))
+    assert len(times) >= 40 * 5
+    for i, start in enumerate(times):
+        in_window = sum(1 for t in times[i:] if t < start + 1.0)
+        assert in_window <= 2
+
+
+async def test_bad_wait_arguments(emulator: Emulator, client: TavusClient) -> None:
+    job = client.faces.job("r4067604db72")
+    with pytest.raises(InvalidArgumentError):
+        await job.wait(timeout=0)
+    with pytest.raises(InvalidArgumentError):
+        await job.wait(timeout=float("nan"))
+    with pytest.raises(InvalidArgumentError):
+        await job.wait(until="soon")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await job.wait(policy={"timeout": 5})  # type: ignore[arg-type]
+    assert emulator.requests == []
+
+
+# --------------------------------------------------------------------- injected clock and sleep
+
+
+async def test_injected_clock_and_sleep_simulate_hours() -> None:
+    clock = VirtualClock()
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await clock.sleep(seconds)
+
+    policy = PollPolicy(clock=clock.time, sleep=sleep)
+    async with (
+        Emulator(api_key=API_KEY, clock=clock) as emu,
+        TavusClient(
+            api_key=API_KEY, base_url=emu.url, poll=policy, retry=RetryPolicy(sleep=clock.sleep)
+        ) as client,
+    ):
+        job = await client.faces.create(train_video_url=VIDEO)
+        face = await job
+    assert face.status is FaceStatus.COMPLETED
+    assert clock.time() >= HOURS_3_5
+    assert sum(sleeps) >= HOURS_3_5 - 1
+    assert min(sleeps) >= 1.0  # jitter keeps a floor: no near-zero waits
+    assert len(sleeps) <= ECONOMY
+
+
+# --------------------------------------------------------------------- statuses from other docs
+
+
+async def _serve_statuses(stub: Stub, statuses: list[str]) -> None:
+    for status in statuses:
+        stub.reply(200, {"face_id": "r1", "status": status, "training_progress": "50/100"})
+
+
+async def test_training_and_ready_statuses(stub: Stub, stub_client: TavusClient) -> None:
+    await _serve_statuses(stub, ["training", "training", "ready"])
+    face = await stub_client.faces.job("r1")
+    assert face.status is FaceStatus.READY
+    assert len(stub.seen) == 3
+
+
+async def test_unknown_status_keeps_polling_and_is_logged(
+    stub: Stub, stub_client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _serve_statuses(stub, ["rendering", "rendering", "uploading", "completed"])
+    with caplog.at_level(logging.WARNING, logger="tavus_async"):
+        face = await stub_client.faces.job("r1")
+    assert face.status is FaceStatus.COMPLETED
+    assert len(stub.seen) == 4
+    assert "unknown status 'rendering'" in caplog.text
+    assert "unknown status 'uploading'" in caplog.text
+
+
+async def test_malformed_bodies_are_transient(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, raw=b"<html>maintenance</html>", content_type="text/html")
+    stub.reply(200, [1, 2, 3])
+    stub.reply(200, {"face_id": "r1", "status": "completed"})
+    face = await stub_client.faces.job("r1")
+    assert face.status is FaceStatus.COMPLETED
+    assert len(stub.seen) == 3
+
+
+async def _jobs(client: TavusClient, n: int) -> AsyncIterator[TrainingJob[Any]]:
+    for _ in range(n):
+        yield await client.faces.create(train_video_url=VIDEO)
+
+
+async def test_a_timer_that_fires_a_hair_early_does_not_livelock(emulator: Emulator) -> None:
+    # A rounded clock (looptime's is in microseconds) can wake a sleeper a hair before the
+    # float it asked for; re-sleeping for the sub-nanosecond remainder counts as "ready" at
+    # once without moving the clock. The driver must treat "almost due" as due.
+    clock = VirtualClock()
+    sleeps = 0
+
+    async def short_sleep(seconds: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        if sleeps > 10_000:
+            raise AssertionError("livelock: the driver keeps re-sleeping")
+        await clock.sleep(max(0.0, seconds - 1e-12))
+
+    policy = PollPolicy(clock=clock.time, sleep=short_sleep)
+    emulator.clock = clock
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url, poll=policy) as client:
+        job = await client.faces.create(train_video_url=VIDEO)
+        assert (await job).status is FaceStatus.COMPLETED
+    assert sleeps < 200
