@@ -7,7 +7,6 @@ sleeps, timeouts and the emulator's clock advance instantly while loopback HTTP 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -19,32 +18,8 @@ from aiohttp import web
 from tavus_async import RetryPolicy, TavusClient
 from tavus_async.emulator import Emulator
 
-
-def _current_loop() -> asyncio.AbstractEventLoop | None:
-    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
-    return getattr(local, "_loop", None)
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
-    """Close the event loop that looptime 0.9 creates, and leaks, around *sync* tests.
-
-    Its ``pytest_pyfunc_call`` calls ``policy.get_event_loop()`` for every test, which makes
-    a new loop when none is set and never closes it; under ``-W error`` the loop's
-    ResourceWarning then fails an unrelated test. Only a loop created during this sync test
-    is closed.
-    """
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        return (yield)
-    before = _current_loop()
-    try:
-        return (yield)
-    finally:
-        after = _current_loop()
-        if after is not None and after is not before and not after.is_running():
-            after.close()
-            asyncio.set_event_loop(None)
-
+# The public plugin: its fixtures, and its guard against looptime's leaked loops.
+pytest_plugins = ["tavus_async.testing"]
 
 #: A recognisable fake key, so leak tests can search for it.
 API_KEY = "tvs-test-key-8f3b2c91d7e0"

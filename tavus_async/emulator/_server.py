@@ -343,7 +343,13 @@ class Emulator:
 
     @web.middleware
     async def _dated(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status not in (404, 405, 413):
+                raise
+            # aiohttp's own answers are text; the API's are JSON {"message": ...}.
+            response = _json({"message": exc.reason}, status=exc.status)
         if not response.prepared:
             # Emulated wall time, so clients can relate created_at to "now".
             response.headers["Date"] = email.utils.format_datetime(self.wall(), usegmt=True)
