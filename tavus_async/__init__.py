@@ -5,6 +5,7 @@ Start with :class:`TavusClient`; ``client.faces.create(...)`` returns an awaitab
 """
 
 from ._client import TavusClient
+from ._conversations import ConversationsService
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -44,6 +45,7 @@ from ._models import (
 )
 from ._policies import PollPolicy, RetryPolicy
 from ._version import __version__
+from ._voices import VoicesService
 
 __all__ = [
     "APIConnectionError",
@@ -57,6 +59,7 @@ __all__ = [
     "ConflictError",
     "Conversation",
     "ConversationStatus",
+    "ConversationsService",
     "Face",
     "FaceStatus",
     "FacesService",
@@ -84,5 +87,6 @@ __all__ = [
     "TrainingTimeoutError",
     "UnprocessableEntityError",
     "Voice",
+    "VoicesService",
     "__version__",
 ]

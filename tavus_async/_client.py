@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from ._conversations import ConversationsService
 from ._errors import ClientClosedError, InvalidArgumentError
 from ._faces import FacesService, ReplicasService
 from ._http import HTTPSession, Secret
 from ._jobs import JobHub
 from ._policies import PollPolicy, RetryPolicy
 from ._validation import check_timeout, check_url
+from ._voices import VoicesService
 
 __all__ = ["DEFAULT_BASE_URL", "TavusClient"]
 
@@ -85,10 +87,14 @@ class TavusClient:
             max_polls_per_second=max_polls_per_second,
             pause_remaining=self._http.pause_remaining,
         )
+        #: Stock voices (``/v2/voices``).
+        self.voices = VoicesService(self._http)
         #: Faces (``/v2/faces``): create, get, list, rename, update, delete, jobs.
-        self.faces = FacesService(self._http, self._hub)
+        self.faces = FacesService(self._http, self._hub, self.voices)
         #: The same resource under replica-era names (``/v2/replicas``).
-        self.replicas = ReplicasService(self._http, self._hub)
+        self.replicas = ReplicasService(self._http, self._hub, self.voices)
+        #: Conversations with trained faces (``/v2/conversations``).
+        self.conversations = ConversationsService(self._http)
 
     @property
     def base_url(self) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
 
-from ._converter import structure, structure_page
+from ._converter import structure
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -29,6 +29,7 @@ from ._errors import (
 from ._http import HTTPSession, Response, Retry, _UnsentError
 from ._jobs import JobHub, Polled, TrainingJob, as_completed, settle
 from ._models import Face, FaceStatus, Replica
+from ._pages import paginate
 from ._policies import PollPolicy
 from ._sansio import parse_retry_after
 from ._validation import (
@@ -44,8 +45,6 @@ __all__ = ["FacesService", "Naming", "ReplicasService"]
 
 FaceT = TypeVar("FaceT", bound=Face)
 
-#: Pages are followed lazily; this many is a runaway server, not a large account.
-MAX_PAGES = 10_000
 #: Tolerance when comparing our clock with the server's timestamps.
 CLOCK_SKEW = dt.timedelta(minutes=10)
 
@@ -71,6 +70,14 @@ REPLICAS = Naming(
 )
 
 
+class VoiceCatalog(Protocol):
+    """What ``create(validate_voice=True)`` needs: the voices service, by its protocol."""
+
+    async def check_voice_name(self, voice_name: str) -> str:
+        """The stock voice's spelling of ``voice_name``, or InvalidArgumentError."""
+        ...
+
+
 @attrs.frozen(kw_only=True)
 class _Created:
     face_id: str = attrs.field(metadata={"tavus_aliases": ("replica_id",)})
@@ -81,10 +88,17 @@ class _TrainingResource(Generic[FaceT]):
     """The shared engine. Not public: use ``client.faces`` or ``client.replicas``."""
 
     def __init__(
-        self, http: HTTPSession, hub: JobHub, *, naming: Naming, model: type[FaceT]
+        self,
+        http: HTTPSession,
+        hub: JobHub,
+        *,
+        naming: Naming,
+        model: type[FaceT],
+        voices: VoiceCatalog | None = None,
     ) -> None:
         self._http = http
         self._hub = hub
+        self._voices = voices
         self._naming = naming
         self._model = model
 
@@ -122,6 +136,7 @@ class _TrainingResource(Generic[FaceT]):
         callback_url: str | None,
         model_name: str | None,
         background_green_screen: bool | None,
+        validate_voice: bool,
         consent_video_url: str | None = None,
     ) -> TrainingJob[FaceT]:
         n = self._naming
@@ -139,6 +154,15 @@ class _TrainingResource(Generic[FaceT]):
             consent_video_url=consent_video_url,
         )
         self._http.check_open()
+        if check_bool("validate_voice", validate_voice):
+            if voice_name is None:
+                msg = "validate_voice=True needs a voice_name to check"
+                raise InvalidArgumentError(msg)
+            if self._voices is None:  # pragma: no cover - the client always wires it
+                msg = "no voice catalog to validate against"
+                raise InvalidArgumentError(msg)
+            # Reads the stock list (GETs); the create itself is sent only if the name exists.
+            body["voice_name"] = await self._voices.check_voice_name(voice_name)
         started_at = dt.datetime.now(dt.timezone.utc)
 
         def may_have_started(cause: TavusError) -> TrainingMayHaveStartedError:
@@ -225,7 +249,8 @@ class _TrainingResource(Generic[FaceT]):
         page_size: int,
     ) -> AsyncIterator[FaceT]:
         n = self._naming
-        params: dict[str, Any] = {"limit": check_page_size(page_size)}
+        check_page_size(page_size)
+        params: dict[str, Any] = {}
         if face_type is not None:
             params[n.type] = check_choice(n.type, face_type, ("user", "system"))
         if model_name is not None:
@@ -241,28 +266,16 @@ class _TrainingResource(Generic[FaceT]):
         if check_bool("verbose", verbose):
             params["verbose"] = True
         self._http.check_open()
-        previous: tuple[str, ...] | None = None
-        seen = 0
-        for page in range(1, MAX_PAGES + 1):
-            response = await self._http.request(
-                "GET", self._path(), params={**params, "page": page}
-            )
-            items, total = structure_page(
-                response.data,
-                self._model,
-                method=response.method,
-                url=response.url,
-                status=response.status,
-            )
-            page_ids = tuple(item.face_id for item in items)
-            if not items or page_ids == previous:
-                return
-            previous = page_ids
-            for item in items:
-                yield item
-            seen += len(items)
-            if (total is not None and seen >= total) or len(items) < page_size:
-                return
+        pages = paginate(
+            self._http,
+            self._path(),
+            self._model,
+            params=params,
+            page_size=page_size,
+            key=lambda face: face.face_id,
+        )
+        async for face in pages:
+            yield face
 
     # ------------------------------------------------------------------ write
 
@@ -438,8 +451,8 @@ def _create_body(
 class FacesService(_TrainingResource[Face]):
     """``client.faces``: train faces (``/v2/faces``) and wait for them."""
 
-    def __init__(self, http: HTTPSession, hub: JobHub) -> None:
-        super().__init__(http, hub, naming=FACES, model=Face)
+    def __init__(self, http: HTTPSession, hub: JobHub, voices: VoiceCatalog | None = None) -> None:
+        super().__init__(http, hub, naming=FACES, model=Face, voices=voices)
 
     async def create(
         self,
@@ -453,6 +466,7 @@ class FacesService(_TrainingResource[Face]):
         callback_url: str | None = None,
         model_name: str | None = None,
         background_green_screen: bool | None = None,
+        validate_voice: bool = False,
     ) -> TrainingJob[Face]:
         """Start training a face and return its :class:`TrainingJob` (``await`` it to wait).
 
@@ -466,9 +480,13 @@ class FacesService(_TrainingResource[Face]):
             callback_url: Tavus POSTs here when training completes or fails.
             model_name: ``phoenix-4`` (Tavus's default), ``phoenix-4.5``, ``phoenix-3``.
             background_green_screen: Train with a green-screen background.
+            validate_voice: Check ``voice_name`` against the stock voices first
+                (case-insensitive; a GET of the voice list), refusing an unknown name with
+                close matches before the create is sent.
 
         Raises:
-            InvalidArgumentError: inconsistent or malformed arguments (nothing is sent).
+            InvalidArgumentError: inconsistent or malformed arguments, or an unknown voice
+                with ``validate_voice=True`` (no create is sent).
             TrainingMayHaveStartedError: the request failed after it may have reached Tavus;
                 it was not retried. Find the training with :meth:`recover`.
             BadRequestError, AuthenticationError, RateLimitError: Tavus refused it.
@@ -484,6 +502,7 @@ class FacesService(_TrainingResource[Face]):
             callback_url=callback_url,
             model_name=model_name,
             background_green_screen=background_green_screen,
+            validate_voice=validate_voice,
         )
 
     def list(
@@ -547,8 +566,8 @@ class FacesService(_TrainingResource[Face]):
 class ReplicasService(_TrainingResource[Replica]):
     """``client.replicas``: the same resource under its replica-era names (``/v2/replicas``)."""
 
-    def __init__(self, http: HTTPSession, hub: JobHub) -> None:
-        super().__init__(http, hub, naming=REPLICAS, model=Replica)
+    def __init__(self, http: HTTPSession, hub: JobHub, voices: VoiceCatalog | None = None) -> None:
+        super().__init__(http, hub, naming=REPLICAS, model=Replica, voices=voices)
 
     async def create(
         self,
@@ -563,6 +582,7 @@ class ReplicasService(_TrainingResource[Replica]):
         callback_url: str | None = None,
         model_name: str | None = None,
         background_green_screen: bool | None = None,
+        validate_voice: bool = False,
     ) -> TrainingJob[Replica]:
         """Start training a replica; as :meth:`FacesService.create` with replica names.
 
@@ -581,6 +601,7 @@ class ReplicasService(_TrainingResource[Replica]):
             callback_url=callback_url,
             model_name=model_name,
             background_green_screen=background_green_screen,
+            validate_voice=validate_voice,
             consent_video_url=consent_video_url,
         )
 
