@@ -59,8 +59,11 @@ def fixed(interval: float) -> PollPolicy:
     )
 
 
+CALLBACK = "callback"
+
 POLICIES: dict[str, Callable[[], PollPolicy]] = {
     "default": PollPolicy,
+    CALLBACK: PollPolicy,  # the default policy, with a callback to this client's receiver
     "eta_ratio 0.03": lambda: PollPolicy(eta_ratio=0.03),
     "fixed 30 s": lambda: fixed(30.0),
     "fixed 120 s": lambda: fixed(120.0),
@@ -97,10 +100,14 @@ async def _measure(
         ) as client,
     ):
         entries: list[tuple[str, Any]] = []
+        receiver = client.callbacks.serve(host="127.0.0.1", port=0)
+        callback_url = await receiver.__aenter__() if policy_name == CALLBACK else None
         for shape in SHAPES:
             for i in range(jobs_per_shape):
                 job = await client.faces.create(
-                    train_video_url="https://cdn.test/v.mp4", face_name=f"[{shape}] {i};"
+                    train_video_url="https://cdn.test/v.mp4",
+                    face_name=f"[{shape}] {i};",
+                    callback_url=callback_url,
                 )
                 entries.append((shape, job))
 
@@ -110,10 +117,15 @@ async def _measure(
             returned = emu.now()
             finished = emu.finish_time(job.face_id)
             assert finished is not None
-            requests = len(emu.calls("GET", f"/v2/faces/{job.face_id}"))
+            # The create counts too: "requests per job" is everything the job cost.
+            requests = 1 + len(emu.calls("GET", f"/v2/faces/{job.face_id}"))
             results.append(Result(shape, policy_name, requests, returned - finished))
 
-        await asyncio.gather(*(wait(shape, job) for shape, job in entries))
+        try:
+            await asyncio.gather(*(wait(shape, job) for shape, job in entries))
+        finally:
+            if callback_url is not None:
+                await receiver.__aexit__(None, None, None)
     return results
 
 

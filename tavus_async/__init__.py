@@ -4,6 +4,7 @@ Start with :class:`TavusClient`; ``client.faces.create(...)`` returns an awaitab
 :class:`TrainingJob`. Every exception derives from :class:`TavusError`.
 """
 
+from ._callbacks import CallbackReceiver, CallbackResult, parse_training_callback
 from ._client import TavusClient
 from ._conversations import ConversationsService
 from ._errors import (
@@ -55,6 +56,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CallbackError",
+    "CallbackReceiver",
+    "CallbackResult",
     "ClientClosedError",
     "ConflictError",
     "Conversation",
@@ -89,4 +92,5 @@ __all__ = [
     "Voice",
     "VoicesService",
     "__version__",
+    "parse_training_callback",
 ]

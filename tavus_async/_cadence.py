@@ -52,6 +52,7 @@ MIN_MOVE = 0.04
 MIN_SPAN = 60.0
 #: Created-at ages outside this range are treated as clock trouble and ignored.
 MAX_AGE = 14 * 24 * 3600.0
+CLOCK_SLACK = 2.0
 #: Floor of the uncertainty σ, and the horizon of the "recent" rate.
 MIN_SIGMA = 60.0
 RECENT_HORIZON = 1200.0
@@ -118,8 +119,10 @@ class Cadence:
         self._errors = None
         if self.created_at is None and face.created_at is not None and server_date is not None:
             age = (server_date - face.created_at).total_seconds()
-            if 0 <= age <= MAX_AGE:
-                self.created_at = now - age
+            # The Date header has whole seconds: a face read right after its creation can look
+            # a second younger than zero.
+            if -CLOCK_SLACK <= age <= MAX_AGE:
+                self.created_at = now - max(age, 0.0)
         progress = face.progress
         if progress is None or not (face.status.is_known and not face.status.is_terminal):
             return
@@ -175,10 +178,12 @@ class Cadence:
         """Delay before the next poll after a successful read at ``now``."""
         policy = self._policy
         if self.safety_net:
-            delay = policy.callback_safety_interval
+            delay = jittered(policy.callback_safety_interval, policy.jitter)
             if self.created_at is not None:
+                # The start is a floor, never jittered earlier: before it, the callback is
+                # expected and polling would only cost requests.
                 delay = max(delay, self.created_at + policy.callback_safety_start - now)
-            return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
+            return max(delay, self._server_hint(retry_after))
         delay = float(next(self._ramp))
         eta = self.eta()
         if eta is not None:

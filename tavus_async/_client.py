@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from ._callbacks import CallbackReceiver
 from ._conversations import ConversationsService
 from ._errors import ClientClosedError, InvalidArgumentError
 from ._faces import FacesService, ReplicasService
@@ -50,6 +51,8 @@ class TavusClient:
         retry: How single requests are retried (:class:`RetryPolicy`).
         poll: Default cadence and deadline of training waits (:class:`PollPolicy`).
         max_polls_per_second: Client-wide budget for training polls (``None``: unlimited).
+        callback_secret: The token callback URLs of :attr:`callbacks` carry (default: a new
+            random one). Reuse it across restarts to accept callbacks for earlier trainings.
 
     Raises:
         InvalidArgumentError: no API key anywhere, or a malformed option.
@@ -65,6 +68,7 @@ class TavusClient:
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
         max_polls_per_second: float | None = 10.0,
+        callback_secret: str | None = None,
     ) -> None:
         key = _resolve_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -95,6 +99,8 @@ class TavusClient:
         self.replicas = ReplicasService(self._http, self._hub, self.voices)
         #: Conversations with trained faces (``/v2/conversations``).
         self.conversations = ConversationsService(self._http)
+        #: Receiver of training callbacks for this client's jobs.
+        self.callbacks = CallbackReceiver(self._hub, secret=_check_secret(callback_secret))
 
     @property
     def base_url(self) -> str:
@@ -169,6 +175,18 @@ def _check_type(name: str, value: Any, kind: type[T]) -> T:
         return value
     msg = f"{name} must be a {kind.__name__}, got {type(value).__name__}"
     raise TypeError(msg)
+
+
+def _check_secret(secret: Any) -> str | None:
+    if secret is None:
+        return None
+    if not isinstance(secret, str):
+        msg = f"callback_secret must be a string, got {type(secret).__name__}"
+        raise TypeError(msg)
+    if len(secret) < 16 or not secret.isprintable() or any(c.isspace() for c in secret):
+        msg = "callback_secret must be at least 16 printable characters without spaces"
+        raise InvalidArgumentError(msg)
+    return secret
 
 
 def _normalise_base_url(value: Any) -> str:

@@ -307,15 +307,25 @@ class _TrainingResource(Generic[FaceT]):
 
     # ------------------------------------------------------------------ jobs
 
-    def job(self, face_id: str) -> TrainingJob[FaceT]:
+    def job(self, face_id: str, *, expect_callback: bool = False) -> TrainingJob[FaceT]:
         """A handle on the training of ``face_id``, from nothing but the id (no request).
 
         Use it to resume waiting in another process: ``await client.faces.job(id)``.
 
+        Args:
+            face_id: The face's id.
+            expect_callback: The training was created with a callback URL that reaches this
+                client's receiver (same ``callback_secret``): poll only as a safety net.
+
         Raises:
             InvalidArgumentError: the id cannot be a face id.
         """
-        return TrainingJob(check_id(self._naming.id, face_id), source=self, hub=self._hub)
+        return TrainingJob(
+            check_id(self._naming.id, face_id),
+            source=self,
+            hub=self._hub,
+            expect_callback=check_bool("expect_callback", expect_callback),
+        )
 
     async def recover(
         self,

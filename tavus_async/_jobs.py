@@ -269,6 +269,7 @@ class TrainingJob(Generic[FaceT]):
         "_created_at",
         "_driver",
         "_face",
+        "_hinted",
         "_hub",
         "_last_polled_at",
         "_next_poll_at",
@@ -290,6 +291,7 @@ class TrainingJob(Generic[FaceT]):
         status: FaceStatus | None = None,
         callback_url: str | None = None,
         created_at: float | None = None,
+        expect_callback: bool | None = None,
     ) -> None:
         self.face_id = face_id
         self._source = source
@@ -299,10 +301,14 @@ class TrainingJob(Generic[FaceT]):
         #: The callback URL given at creation, if any.
         self.callback_url = callback_url
         #: True when a callback to this client's receiver is expected: polling is then
-        #: only a slow safety net.
-        self.safety_net = bool(
-            callback_url and hub.callback_token and hub.callback_token in callback_url
+        #: only a slow safety net. Decided by the callback URL (it carries this client's
+        #: token) unless ``expect_callback`` says otherwise.
+        self.safety_net = (
+            expect_callback
+            if expect_callback is not None
+            else bool(callback_url and hub.callback_token and hub.callback_token in callback_url)
         )
+        self._hinted = False
         self._created_at = created_at
         self._cadence: Cadence | None = None
         self._next_poll_at: float | None = None
@@ -465,6 +471,8 @@ class TrainingJob(Generic[FaceT]):
     def poll_soon(self) -> None:
         """Schedule a confirming read now (a callback said something changed)."""
         self._next_poll_at = float("-inf")
+        # A poll already in flight would reschedule over this; the flag makes it read again.
+        self._hinted = True
         self._poke()
 
     # ------------------------------------------------------------------ internals
@@ -626,6 +634,7 @@ class TrainingJob(Generic[FaceT]):
             # layer checks again before sending, so an injected clock cannot loop here).
             await policy.sleep(paused)
         await self._hub.limiter.acquire(policy.clock, policy.sleep)
+        self._hinted = False
         try:
             polled = await self._source.fetch(self.face_id, retry=False)
         except (APIConnectionError, APIStatusError, ResponseValidationError) as exc:
@@ -647,6 +656,8 @@ class TrainingJob(Generic[FaceT]):
         self._accept(polled, cadence)
         if self._waiters:
             self._next_poll_at = now + cadence.after_success(now, retry_after=polled.retry_after)
+            if self._hinted:  # a callback came while this read was in flight: read again
+                self._next_poll_at = now
 
     def _accept(self, polled: Polled[FaceT], cadence: Cadence | None) -> None:
         face = polled.face
