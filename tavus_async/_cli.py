@@ -1,37 +1,483 @@
-"""The ``tavus-async`` command line."""
+"""The ``tavus-async`` command line: train a face and know when it is done, without code."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
+import os
+import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
 
-from ._demo import run_demo
+import attrs
+
+from ._client import TavusClient
+from ._converter import unstructure
+from ._demo import run_demo, scaled_policy
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    FinetuneFailedError,
+    InvalidArgumentError,
+    InvalidIdError,
+    PermissionDeniedError,
+    RateLimitError,
+    TavusError,
+    TrainingFailedError,
+    TrainingMayHaveStartedError,
+    TrainingTimeoutError,
+)
+from ._faces import FacesService, ReplicasService
+from ._jobs import TrainingJob
+from ._models import Face
+from ._progress import Display, JsonLines, LiveBar, PlainLines, live
 from .emulator._standalone import add_arguments as add_emulator_arguments
 from .emulator._standalone import emulator_from_args, serve
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TRAINING_FAILED = 3
+EXIT_AUTH = 4
+EXIT_DEADLINE = 5
+EXIT_INTERRUPTED = 130
+
+#: Exit codes, as documented in ``--help`` and the README.
+EXIT_CODES = {
+    EXIT_OK: "completed (or the command succeeded)",
+    EXIT_ERROR: "API or other error",
+    EXIT_USAGE: "usage error",
+    EXIT_TRAINING_FAILED: "training ended in error",
+    EXIT_AUTH: "authentication failed (401/403)",
+    EXIT_DEADLINE: "deadline passed while the training still runs",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); the training goes on",
+}
+
+EPILOG = (
+    "exit codes:\n"
+    + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
+    + "\n\nenvironment: TAVUS_API_KEY (required for API commands), TAVUS_BASE_URL,\n"
+    "  TAVUS_NO_PROGRESS=1 (no live bar), TAVUS_TIME_SCALE=N (waits run N times faster,\n"
+    "  for an emulator started with --speed N)"
+)
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given (exit code 2)."""
+
+
+def parse_duration(text: str) -> float:
+    """``8h``, ``90m``, ``1h30m``, ``45s`` or plain seconds → seconds.
+
+    Raises:
+        UsageError: not a positive duration.
+    """
+    match = _DURATION.match(text.strip().lower())
+    if not match or not text.strip() or not any(match.groups()):
+        msg = f"not a duration: {text!r} (use e.g. 8h, 90m, 1h30m or 3600)"
+        raise UsageError(msg)
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        msg = f"a duration must be positive: {text!r}"
+        raise UsageError(msg)
+    return total
+
+
+@attrs.define
+class Context:
+    """What a command needs and leaves behind (for the Ctrl-C message)."""
+
+    stdout: TextIO
+    stderr: TextIO
+    env: dict[str, str]
+    face_id: str | None = None
+    resource: str = "faces"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (and exit code 2), never a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        msg = f"{message} (see {self.prog} --help)"
+        raise UsageError(msg)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tavus-async", description="Train Tavus faces.")
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("demo", help="run the whole flow on the embedded emulator (no key needed)")
-    emu = sub.add_parser("emulator", help="serve a local Tavus API emulator")
-    add_emulator_arguments(emu)
+    parser = _Parser(
+        prog="tavus-async",
+        description="Train Tavus faces and wait for them, with a live progress display.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--base-url", help="API root (default: TAVUS_BASE_URL or tavusapi.com)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        help="run waits N times faster (for an emulator started with --speed N)",
+    )
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", parser_class=_Parser)
+    for resource in ("faces", "replicas"):
+        _add_training_commands(groups, resource)
+    voices = groups.add_parser("voices", help="stock voices for image training")
+    voice_verbs = voices.add_subparsers(dest="verb", metavar="VERB", required=True)
+    vlist = voice_verbs.add_parser("list", help="list stock voices")
+    vlist.add_argument("--search", help="case-insensitive part of the voice name")
+    vlist.add_argument("--tag", help="only voices with this tag")
+    vlist.add_argument("--json", action="store_true", help="print JSON")
+    conversations = groups.add_parser("conversations", help="talk to a trained face")
+    conv_verbs = conversations.add_subparsers(dest="verb", metavar="VERB", required=True)
+    ccreate = conv_verbs.add_parser("create", help="start a conversation; prints its URL")
+    ccreate.add_argument("--face", required=True, help="id of a trained face")
+    ccreate.add_argument("--pal", help="id of a PAL (persona)")
+    ccreate.add_argument("--name", help="conversation name")
+    ccreate.add_argument("--json", action="store_true", help="print JSON")
+    cend = conv_verbs.add_parser("end", help="end a conversation")
+    cend.add_argument("conversation_id")
+    emulator = groups.add_parser("emulator", help="serve a local Tavus API emulator")
+    add_emulator_arguments(emulator)
+    demo = groups.add_parser("demo", help="the whole flow on an embedded emulator (no key)")
+    demo.add_argument(
+        "--speed", type=float, default=630.0, help="time acceleration (default 630: 3.5 h in 20 s)"
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    args = _parser().parse_args(argv)
-    if args.command in (None, "demo"):
-        return asyncio.run(run_demo())
-    if args.command == "emulator":
-        asyncio.run(serve(emulator_from_args(args)))
-        return 0
-    return 2  # pragma: no cover - argparse rejects unknown commands
+def _add_training_commands(groups: Any, resource: str) -> None:
+    singular = resource[:-1]
+    sub = groups.add_parser(resource, help=f"train and manage {resource}")
+    verbs = sub.add_subparsers(dest="verb", metavar="VERB", required=True)
+    create = verbs.add_parser("create", help=f"start training a {singular}")
+    source = create.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video-url", help="public URL of the training video")
+    source.add_argument("--image-url", help="public URL of one training image (needs --voice)")
+    create.add_argument("--voice", help="stock voice name for image training (see voices list)")
+    create.add_argument("--name", help=f"{singular} name")
+    create.add_argument("--model", help="phoenix-4 (default), phoenix-4.5 or phoenix-3")
+    create.add_argument("--callback-url", help="Tavus POSTs here when training ends")
+    if resource == "replicas":
+        create.add_argument("--consent-video-url", help="separate consent clip")
+    create.add_argument("--wait", action="store_true", help="wait for the training to end")
+    _add_wait_options(create)
+    wait = verbs.add_parser("wait", help="wait for a training to end (resume a wait)")
+    wait.add_argument("face_id")
+    _add_wait_options(wait)
+    get = verbs.add_parser("get", help=f"show one {singular}")
+    get.add_argument("face_id")
+    get.add_argument("--json", action="store_true", help="print JSON")
+    listing = verbs.add_parser("list", help=f"list your {resource}")
+    listing.add_argument("--stock", action="store_true", help=f"list stock {resource} instead")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    rename = verbs.add_parser("rename", help=f"rename a {singular}")
+    rename.add_argument("face_id")
+    rename.add_argument("name")
+    delete = verbs.add_parser("delete", help=f"delete a {singular}")
+    delete.add_argument("face_id")
+    delete.add_argument("--hard", action="store_true", help="also erase its assets (irreversible)")
+
+
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", default="8h", help="deadline of the wait (default 8h)")
+    parser.add_argument(
+        "--until",
+        choices=("final", "preview"),
+        default="final",
+        help="Phoenix-4.5: return at the watermarked preview, or wait for tuning (default)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines: each change, then the face"
+    )
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _print(ctx: Context, text: str) -> None:
+    ctx.stdout.write(text + "\n")
+    ctx.stdout.flush()
+
+
+def _json(ctx: Context, data: Any) -> None:
+    _print(ctx, json.dumps(data))
+
+
+def _summary(face: Face) -> str:
+    name = f" {face.face_name!r}" if face.face_name else ""
+    bits = [f"{face.face_id}{name}", str(face.status)]
+    if face.training_progress:
+        bits.append(face.training_progress)
+    if face.model_name:
+        bits.append(face.model_name)
+    if face.finetune_status is not None:
+        bits.append(f"tuning {face.finetune_status}")
+    if face.error_message:
+        bits.append(f"error: {face.error_message}")
+    return "  ".join(bits)
+
+
+def _display(ctx: Context, as_json: bool) -> Display:
+    if as_json:
+        return JsonLines(ctx.stdout)
+    if ctx.stdout.isatty() and ctx.env.get("TAVUS_NO_PROGRESS", "") in ("", "0"):
+        return LiveBar(ctx.stdout)
+    return PlainLines(ctx.stdout)
+
+
+async def _wait(ctx: Context, job: TrainingJob[Any], args: argparse.Namespace) -> int:
+    timeout = parse_duration(args.timeout)
+    display = _display(ctx, args.json)
+    try:
+        async with live(display, job):
+            face = await job.wait(
+                timeout=timeout,
+                until=args.until,
+                on_update=lambda f: display.changed(job, f),
+            )
+    except (TrainingFailedError, FinetuneFailedError) as err:
+        if args.json:
+            _json(ctx, unstructure(err.face))
+        raise
+    if args.json:
+        _json(ctx, unstructure(face))
+    else:
+        _print(ctx, f"completed: {_summary(face)}")
+    return EXIT_OK
+
+
+async def _training_command(ctx: Context, client: TavusClient, args: argparse.Namespace) -> int:
+    service: FacesService | ReplicasService = (
+        client.faces if args.group == "faces" else client.replicas
+    )
+    ctx.resource = args.group
+    verb = args.verb
+    if verb == "create":
+        if args.image_url and not args.voice:
+            msg = "--image-url needs --voice (see: tavus-async voices list)"
+            raise UsageError(msg)
+        options: dict[str, Any] = {
+            "train_video_url": args.video_url,
+            "train_image_url": args.image_url,
+            "voice_name": args.voice,
+            "model_name": args.model,
+            "callback_url": args.callback_url,
+        }
+        parse_duration(args.timeout)  # refuse a bad --timeout before anything is sent
+        if isinstance(service, ReplicasService):
+            job: TrainingJob[Any] = await service.create(
+                replica_name=args.name, consent_video_url=args.consent_video_url, **options
+            )
+        else:
+            job = await service.create(face_name=args.name, **options)
+        ctx.face_id = job.face_id
+        if args.wait:
+            return await _wait(ctx, job, args)
+        if args.json:
+            _json(ctx, {"face_id": job.face_id, "status": str(job.status)})
+        else:
+            _print(ctx, f"created {job.face_id} ({job.status})")
+            _print(ctx, f"wait for it with: tavus-async {args.group} wait {job.face_id}")
+        return EXIT_OK
+    if verb == "wait":
+        job = service.job(args.face_id)
+        ctx.face_id = job.face_id
+        return await _wait(ctx, job, args)
+    if verb == "get":
+        face = await service.get(args.face_id, verbose=True)
+        _json(ctx, unstructure(face)) if args.json else _print(ctx, _summary(face))
+        return EXIT_OK
+    if verb == "list":
+        kind = "system" if args.stock else "user"
+        listing = (
+            service.list(replica_type=kind)
+            if isinstance(service, ReplicasService)
+            else service.list(face_type=kind)
+        )
+        faces = [f async for f in listing]
+        if args.json:
+            _json(ctx, [unstructure(f) for f in faces])
+        else:
+            for face in faces:
+                _print(ctx, _summary(face))
+            if not faces:
+                _print(ctx, f"no {'stock ' if args.stock else ''}{args.group}")
+        return EXIT_OK
+    if verb == "rename":
+        await service.rename(args.face_id, args.name)
+        _print(ctx, f"renamed {args.face_id} to {args.name!r}")
+        return EXIT_OK
+    if verb == "delete":
+        await service.delete(args.face_id, hard=args.hard)
+        _print(ctx, f"deleted {args.face_id}{' (hard)' if args.hard else ''}")
+        return EXIT_OK
+    msg = f"unknown command {verb!r}"  # pragma: no cover - argparse rejects it first
+    raise UsageError(msg)
+
+
+async def _voices_command(ctx: Context, client: TavusClient, args: argparse.Namespace) -> int:
+    voices = [v async for v in client.voices.list(search=args.search, tag=args.tag)]
+    if args.json:
+        _json(ctx, [unstructure(v) for v in voices])
+    else:
+        for voice in voices:
+            tags = f"  ({', '.join(voice.tags)})" if voice.tags else ""
+            _print(ctx, f"{voice.voice_name}{tags}")
+    return EXIT_OK
+
+
+async def _conversations_command(
+    ctx: Context, client: TavusClient, args: argparse.Namespace
+) -> int:
+    if args.verb == "create":
+        conversation = await client.conversations.create(
+            face_id=args.face, pal_id=args.pal, conversation_name=args.name
+        )
+        if args.json:
+            _json(ctx, unstructure(conversation))
+        else:
+            _print(ctx, f"conversation {conversation.conversation_id} ({conversation.status})")
+            _print(ctx, f"join at: {conversation.conversation_url}")
+        return EXIT_OK
+    await client.conversations.end(args.conversation_id)
+    _print(ctx, f"ended {args.conversation_id}")
+    return EXIT_OK
+
+
+Command = Callable[[Context, TavusClient, argparse.Namespace], Any]
+_COMMANDS: dict[str, Command] = {
+    "faces": _training_command,
+    "replicas": _training_command,
+    "voices": _voices_command,
+    "conversations": _conversations_command,
+}
+
+
+def _time_scale(args: argparse.Namespace, env: dict[str, str]) -> float | None:
+    raw = args.time_scale if args.time_scale is not None else env.get("TAVUS_TIME_SCALE")
+    if raw is None or raw == "":
+        return None
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not scale > 0 or scale != scale or scale == float("inf"):
+        msg = f"the time scale must be a number > 0, got {raw!r}"
+        raise UsageError(msg)
+    return scale
+
+
+async def _run(ctx: Context, args: argparse.Namespace) -> int:
+    if args.group == "demo":
+        if not args.speed > 0:
+            msg = "--speed must be > 0"
+            raise UsageError(msg)
+        return await run_demo(
+            speed=args.speed, out=lambda line: _print(ctx, line), stream=ctx.stdout, env=ctx.env
+        )
+    if args.group == "emulator":
+        try:
+            emulator = emulator_from_args(args)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        await serve(emulator)
+        return EXIT_OK
+    scale = _time_scale(args, ctx.env)
+    options: dict[str, Any] = {}
+    if scale is not None:
+        options["poll"] = scaled_policy(scale)
+    async with TavusClient(
+        api_key=ctx.env.get("TAVUS_API_KEY"),
+        base_url=args.base_url or ctx.env.get("TAVUS_BASE_URL") or None,
+        **options,
+    ) as client:
+        result: int = await _COMMANDS[args.group](ctx, client, args)
+        return result
+
+
+def _explain(ctx: Context, exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line that says what went wrong and what to do."""
+    resume = f"resume with: tavus-async {ctx.resource} wait {ctx.face_id}" if ctx.face_id else ""
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, InvalidArgumentError):
+        text = str(exc)
+        if "TAVUS_API_KEY" in text:
+            return EXIT_USAGE, "no API key: export TAVUS_API_KEY=… (or try: tavus-async demo)"
+        return EXIT_USAGE, text
+    if isinstance(exc, (TrainingFailedError, FinetuneFailedError)):
+        return EXIT_TRAINING_FAILED, str(exc)
+    if isinstance(exc, TrainingTimeoutError):
+        return EXIT_DEADLINE, f"{exc.face_id} is still training at the deadline; {resume}"
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_AUTH, (
+            f"authentication failed (HTTP {exc.status}: {exc.message}); "
+            "check TAVUS_API_KEY (and the key's allowed IPs)"
+        )
+    if isinstance(exc, InvalidIdError):
+        return EXIT_ERROR, f"HTTP 400: {exc.message}: no such id on this account"
+    if isinstance(exc, RateLimitError):
+        after = f" for {exc.retry_after:.0f}s" if exc.retry_after else ""
+        return EXIT_ERROR, f"rate limited (HTTP 429: {exc.message}); wait{after} and retry"
+    if isinstance(exc, APIStatusError):
+        return EXIT_ERROR, f"HTTP {exc.status}: {exc.message} ({exc.method} {exc.url})"
+    if isinstance(exc, APIConnectionError):
+        return EXIT_ERROR, f"could not reach Tavus: {exc}; check the network or TAVUS_BASE_URL"
+    if isinstance(exc, TrainingMayHaveStartedError):
+        return EXIT_ERROR, f"{exc}; list them with: tavus-async {exc.resource} list"
+    if isinstance(exc, TavusError):
+        return EXIT_ERROR, str(exc)
+    return EXIT_ERROR, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug)"
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
+    """Run the CLI; returns the exit code (see :data:`EXIT_CODES`)."""
+    ctx = Context(
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        env=dict(os.environ if env is None else env),
+    )
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:
+        logging.basicConfig(
+            level=logging.DEBUG, stream=ctx.stderr, format="%(asctime)s %(name)s %(message)s"
+        )
+    try:
+        args = _parser().parse_args(argv)
+        if args.group is None:
+            args = _parser().parse_args(["demo"])
+        return asyncio.run(_run(ctx, args))
+    except KeyboardInterrupt:
+        resume = (
+            f"; the training goes on: resume with: tavus-async {ctx.resource} wait {ctx.face_id}"
+            if ctx.face_id
+            else ""
+        )
+        ctx.stderr.write(f"tavus-async: interrupted{resume}\n")
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    except Exception as exc:  # the one place every failure becomes a line and a code
+        code, line = _explain(ctx, exc)
+        if debug:
+            traceback.print_exception(exc, file=ctx.stderr)
+        ctx.stderr.write(f"tavus-async: error: {line}\n")
+        ctx.stderr.flush()
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
+from typing import Any, TextIO
 
 from ._client import TavusClient
-from ._policies import PollPolicy
+from ._errors import TrainingFailedError
+from ._policies import PollPolicy, loop_clock
+from ._progress import Display, LiveBar, PlainLines, clock_text, live
 from .emulator import Emulator, LoopClock, Rule, Scenario
 
 __all__ = ["DEMO_KEY", "run_demo", "scaled_policy"]
@@ -17,22 +21,20 @@ SAMPLE_VIDEO = "https://cdn.example.com/samples/rio-train.mp4"
 BROKEN_VIDEO = "https://cdn.example.com/samples/screen-recording.mov"
 
 
-def scaled_policy(clock: LoopClock, **overrides: float) -> PollPolicy:
-    """A PollPolicy living in the emulator's accelerated time.
+def scaled_policy(speed: float, **overrides: Any) -> PollPolicy:
+    """A PollPolicy whose clock runs ``speed`` times faster than the loop's.
 
-    Cadence, deadline and request count are those of the real multi-hour wait; only the
-    sleeps are shortened by the clock's speed.
+    Against an emulator started with the same speed, the cadence, the deadline and the
+    number of requests are those of the real multi-hour wait; only the waiting is shorter.
     """
 
+    def clock() -> float:
+        return loop_clock() * speed
+
     async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds / clock.speed)
+        await asyncio.sleep(seconds / speed)
 
-    return PollPolicy(clock=clock.time, sleep=sleep, **overrides)
-
-
-def _hms(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+    return PollPolicy(clock=clock, sleep=sleep, **overrides)
 
 
 async def run_demo(
@@ -40,36 +42,63 @@ async def run_demo(
     speed: float = 630.0,
     duration: float = 3.5 * 3600,
     out: Callable[[str], None] = print,
+    stream: TextIO | None = None,
+    env: dict[str, str] | None = None,
 ) -> int:
-    """Train a face on the embedded emulator and narrate it. Returns an exit code (0)."""
-    clock = LoopClock(speed=speed)
+    """Train faces on an embedded emulator and narrate it. Returns the exit code (0)."""
+    started = time.perf_counter()
     emulator = Emulator(
         api_key=DEMO_KEY,
-        clock=clock,
+        clock=LoopClock(speed=speed),
         scenario=Scenario(duration=duration, curve="realistic"),
-        rules=[Rule(url_contains="screen-recording", scenario=Scenario.failure("video_codec"))],
+        rules=[
+            Rule(
+                url_contains="screen-recording",
+                scenario=Scenario.failure("video_codec", at=0.01, duration=duration),
+            )
+        ],
     )
-    started = time.perf_counter()
     async with (
         emulator,
-        TavusClient(api_key=DEMO_KEY, base_url=emulator.url, poll=scaled_policy(clock)) as client,
+        TavusClient(api_key=DEMO_KEY, base_url=emulator.url, poll=scaled_policy(speed)) as client,
     ):
-        out(f"Embedded Tavus emulator at {emulator.url} (time x{speed:g})")
+        out(f"tavus-async demo: an embedded Tavus emulator at {emulator.url} (time x{speed:g})")
+        out("")
+        out("1. A training that fails: a screen recording instead of a camera video.")
+        broken = await client.faces.create(train_video_url=BROKEN_VIDEO, face_name="Screen rec")
+        try:
+            await broken
+        except TrainingFailedError as err:
+            out(f"   {broken.face_id} failed: {err.error_message}")
+        out("")
+        out("2. A real training: about 3.5 hours of progress with plateaus.")
         job = await client.faces.create(train_video_url=SAMPLE_VIDEO, face_name="Rio")
-        out(f"created face {job.face_id} ({job.status})")
-        face = await client.faces.get(job.face_id)
-        out(f"get: {face.face_name!r} status={face.status} progress={face.training_progress}")
-        names = [f.face_name async for f in client.faces.list(face_type="user")]
-        out(f"list: your faces: {names}")
-        out("waiting for training (a realistic ~3.5 h curve, accelerated)...")
-        face = await job.wait(
-            on_update=lambda f: out(
-                f"  [{_hms(clock.time())} emulated] {f.status} {f.training_progress}"
-            )
-        )
+        out(f"   created {job.face_id}; waiting...")
+        display = _display(stream, env or {})
+        async with live(display, job, every=0.1):
+            face = await job.wait(on_update=lambda f: display.changed(job, f))
         polls = len(emulator.calls("GET", f"/v2/faces/{job.face_id}"))
+        took = clock_text(job.age)
+        out(f"   {face.face_id} {face.status} after {took} of training, {polls} polls")
+        out("")
+        out("3. A conversation with the trained face.")
+        conversation = await client.conversations.create(face=face, conversation_name="Hello")
+        out(f"   join at: {conversation.conversation_url}")
+        await client.conversations.end(conversation.conversation_id)
+        out(f"   ended {conversation.conversation_id}")
+        out("")
         out(
-            f"completed: {face.face_id} after {_hms(clock.time())} emulated, "
-            f"{time.perf_counter() - started:.1f}s real, {polls} polls"
+            f"Done in {time.perf_counter() - started:.1f}s: {client.requests_sent} requests "
+            "for a failed training, a 3.5 h training and a conversation."
         )
+        out("Against the real API:")
+        out("  export TAVUS_API_KEY=...")
+        out("  tavus-async faces create --video-url https://…/train.mp4 --name Rio --wait")
     return 0
+
+
+def _display(stream: TextIO | None, env: dict[str, str]) -> Display:
+    stream = stream if stream is not None else sys.stdout
+    if stream.isatty() and env.get("TAVUS_NO_PROGRESS", "") in ("", "0"):
+        return LiveBar(stream)
+    return PlainLines(stream)

@@ -41,6 +41,9 @@ from ._version import __version__
 __all__ = ["HTTPSession", "Response", "Retry", "Secret", "USER_AGENT"]
 
 logger = logging.getLogger("tavus_async")
+# A library does not print: without configuration of the application's, nothing is shown
+# (not even warnings through logging's last-resort handler).
+logger.addHandler(logging.NullHandler())
 
 USER_AGENT = (
     f"tavus-async/{__version__} aiohttp/{aiohttp.__version__} "

@@ -334,6 +334,38 @@ class TrainingJob(Generic[FaceT]):
         """The face as last read, or ``None`` before the first read. No I/O."""
         return self._face
 
+    def _clock(self) -> float | None:
+        cadence = self._cadence
+        if cadence is None:
+            return None
+        try:
+            return cadence.policy.clock()
+        except RuntimeError:  # the default clock outside a running loop
+            return None
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the face was created (server ``created_at`` against its ``Date``),
+        or ``None`` before a read told. No I/O."""
+        now = self._clock()
+        created = self._cadence.created_at if self._cadence is not None else None
+        return None if now is None or created is None else max(0.0, now - created)
+
+    @property
+    def eta(self) -> float | None:
+        """Estimated seconds until the training finishes, from its progress so far, or
+        ``None`` without an estimate. An estimate: progress sits still for long steps. No I/O."""
+        now = self._clock()
+        finish = self._cadence.eta() if self._cadence is not None else None
+        return None if now is None or finish is None else max(0.0, finish - now)
+
+    @property
+    def since_check(self) -> float | None:
+        """Seconds since the face was last read (or a read failed), or ``None``. No I/O."""
+        now = self._clock()
+        last = self._last_polled_at
+        return None if now is None or last is None else max(0.0, now - last)
+
     @property
     def done(self) -> bool:
         """True when the last read ended the wait (completed, failed or tuning failed)."""
@@ -443,7 +475,7 @@ class TrainingJob(Generic[FaceT]):
             APIError: as for ``faces.get``.
         """
         polled = await self._source.fetch(self.face_id, retry=True)
-        self._accept(polled, None)
+        self._accept(polled, self._cadence)
         return polled.face
 
     async def poll_once(self) -> PollResult[FaceT]:

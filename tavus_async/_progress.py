@@ -1,0 +1,144 @@
+"""How the CLI shows a wait: a live bar on a terminal, plain or JSON lines elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any, Protocol, TextIO
+
+from ._converter import unstructure
+from ._jobs import TrainingJob
+from ._models import Face
+
+__all__ = ["Display", "JsonLines", "LiveBar", "PlainLines", "clock_text", "live"]
+
+BAR_WIDTH = 24
+
+
+def clock_text(seconds: float | None) -> str:
+    """``1:02:03`` (or ``2:03``); ``?`` when unknown."""
+    if seconds is None:
+        return "?"
+    whole = int(max(seconds, 0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Display(Protocol):
+    """Receives every change of a waiting job, and renders it."""
+
+    def changed(self, job: TrainingJob[Any], face: Face) -> None:
+        """A read brought a new status, progress or tuning stage."""
+
+    def redraw(self, job: TrainingJob[Any]) -> None:
+        """Time passed (called about once a second while waiting)."""
+
+    def finish(self) -> None:
+        """The wait is over (whatever its outcome)."""
+
+
+class LiveBar:
+    """A progress bar redrawn in place: status, elapsed time, ETA, time of the last check."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._face: Face | None = None
+        self._drawn = False
+
+    def changed(self, job: TrainingJob[Any], face: Face) -> None:
+        self._face = face
+        self.redraw(job)
+
+    def redraw(self, job: TrainingJob[Any]) -> None:
+        face = self._face
+        fraction = face.progress if face is not None and face.progress is not None else 0.0
+        filled = round(fraction * BAR_WIDTH)
+        status = str(face.status) if face is not None else "waiting"
+        if face is not None and face.finetune_status is not None:
+            status += f"/tuning {face.finetune_status}"
+        eta = job.eta
+        if face is not None and face.status.is_terminal:
+            eta_text = "done"
+        else:
+            eta_text = "~" + clock_text(eta) if eta is not None else "?"
+        parts = [
+            f"{job.face_id} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {fraction:4.0%} {status}",
+            f"elapsed {clock_text(job.age)}",
+            f"ETA {eta_text}",
+            f"checked {clock_text(job.since_check)} ago",
+        ]
+        line = " | ".join(parts)
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self._stream.write("\r\x1b[2K" + line[:width])
+        self._stream.flush()
+        self._drawn = True
+
+    def finish(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+class PlainLines:
+    """One plain line per change, for logs and pipes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def changed(self, job: TrainingJob[Any], face: Face) -> None:
+        progress = face.training_progress or "-"
+        tuning = f" tuning={face.finetune_status}" if face.finetune_status is not None else ""
+        self._stream.write(f"{_now()} {face.face_id} {face.status} {progress}{tuning}\n")
+        self._stream.flush()
+
+    def redraw(self, job: TrainingJob[Any]) -> None:
+        """Nothing to redraw."""
+
+    def finish(self) -> None:
+        """Nothing to close."""
+
+
+class JsonLines:
+    """One JSON object per change (``{"event": "update", "face": …}``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def changed(self, job: TrainingJob[Any], face: Face) -> None:
+        event = {"event": "update", "time": _now(), "face": unstructure(face)}
+        self._stream.write(json.dumps(event) + "\n")
+        self._stream.flush()
+
+    def redraw(self, job: TrainingJob[Any]) -> None:
+        """Nothing to redraw."""
+
+    def finish(self) -> None:
+        """Nothing to close."""
+
+
+@contextlib.asynccontextmanager
+async def live(display: Display, job: TrainingJob[Any], every: float = 1.0) -> AsyncIterator[None]:
+    """Redraw ``display`` every ``every`` seconds (real time) while the block runs."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every)
+            display.redraw(job)
+
+    task = asyncio.ensure_future(tick())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        display.finish()
