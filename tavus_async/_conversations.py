@@ -35,9 +35,10 @@ class ConversationsService:
     def __init__(self, http: HTTPSession) -> None:
         self._http = http
 
-    def _path(self, conversation_id: str | None = None, suffix: str = "") -> str:
-        if conversation_id is None:
-            return "/v2/conversations"
+    def _path(self) -> str:
+        return "/v2/conversations"
+
+    def _item(self, conversation_id: str, suffix: str = "") -> str:
         safe = quote(check_id("conversation_id", conversation_id), safe="")
         return f"/v2/conversations/{safe}{suffix}"
 
@@ -122,7 +123,7 @@ class ConversationsService:
         """
         check_bool("verbose", verbose)
         response = await self._http.request(
-            "GET", self._path(conversation_id), params={"verbose": True} if verbose else None
+            "GET", self._item(conversation_id), params={"verbose": True} if verbose else None
         )
         return self._conversation(response)
 
@@ -162,7 +163,7 @@ class ConversationsService:
             InvalidIdError: unknown id. APIError: other failures, after retries.
         """
         await self._http.request(
-            "POST", self._path(conversation_id, "/end"), retry=Retry.IDEMPOTENT, expect_json=False
+            "POST", self._item(conversation_id, "/end"), retry=Retry.IDEMPOTENT, expect_json=False
         )
 
     async def delete(self, conversation_id: str, *, hard: bool = False) -> None:
@@ -174,7 +175,7 @@ class ConversationsService:
         check_bool("hard", hard)
         await self._http.request(
             "DELETE",
-            self._path(conversation_id),
+            self._item(conversation_id),
             params={"hard": True} if hard else None,
             expect_json=False,
         )

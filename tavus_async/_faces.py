@@ -107,11 +107,12 @@ class _TrainingResource(Generic[FaceT]):
         """``"faces"`` or ``"replicas"``."""
         return self._naming.resource
 
-    def _path(self, face_id: str | None = None, suffix: str = "") -> str:
-        base = f"/v2/{self._naming.resource}"
-        if face_id is None:
-            return base
-        return f"{base}/{quote(check_id(self._naming.id, face_id), safe='')}{suffix}"
+    def _path(self) -> str:
+        return f"/v2/{self._naming.resource}"
+
+    def _item(self, face_id: str, suffix: str = "") -> str:
+        # Always validated: an id (even None) must never fall back to the collection path.
+        return f"{self._path()}/{quote(check_id(self._naming.id, face_id), safe='')}{suffix}"
 
     def _face(self, response: Response) -> FaceT:
         return structure(
@@ -224,14 +225,14 @@ class _TrainingResource(Generic[FaceT]):
         """
         check_bool("verbose", verbose)
         response = await self._http.request(
-            "GET", self._path(face_id), params={"verbose": True} if verbose else None
+            "GET", self._item(face_id), params={"verbose": True} if verbose else None
         )
         return self._face(response)
 
     async def fetch(self, face_id: str, *, retry: bool) -> Polled[FaceT]:
         """Read a face for a :class:`TrainingJob` (the ``FaceSource`` protocol)."""
         response = await self._http.request(
-            "GET", self._path(face_id), retry=Retry.IDEMPOTENT if retry else Retry.NEVER
+            "GET", self._item(face_id), retry=Retry.IDEMPOTENT if retry else Retry.NEVER
         )
         return Polled(
             face=self._face(response),
@@ -288,7 +289,7 @@ class _TrainingResource(Generic[FaceT]):
         check_bool("hard", hard)
         await self._http.request(
             "DELETE",
-            self._path(face_id),
+            self._item(face_id),
             params={"hard": True} if hard else None,
             expect_json=False,
         )
@@ -302,7 +303,7 @@ class _TrainingResource(Generic[FaceT]):
         """
         body = {self._naming.name: check_name(self._naming.name, name)}
         await self._http.request(
-            "PATCH", self._path(face_id, "/name"), json=body, expect_json=False
+            "PATCH", self._item(face_id, "/name"), json=body, expect_json=False
         )
 
     # ------------------------------------------------------------------ jobs
@@ -570,7 +571,7 @@ class FacesService(_TrainingResource[Face]):
         if not body:
             msg = "update needs face_name or default_voice_id"
             raise InvalidArgumentError(msg)
-        await self._http.request("PATCH", self._path(face_id), json=body, expect_json=False)
+        await self._http.request("PATCH", self._item(face_id), json=body, expect_json=False)
 
 
 class ReplicasService(_TrainingResource[Replica]):

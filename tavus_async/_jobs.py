@@ -148,17 +148,34 @@ class PollLimiter:
         self._window = size / rate if rate else 0.0
         self._slots: collections.deque[float] = collections.deque(maxlen=size)
 
-    async def acquire(self, clock: Clock, sleep: Sleep) -> None:
-        """Wait for this poll's slot."""
-        if not self.rate:
-            return
-        now = clock()
-        slot = now
-        if len(self._slots) == self._slots.maxlen:
-            slot = max(now, self._slots[0] + self._window)
-        self._slots.append(slot)
-        if slot > now:
-            await sleep(slot - now)
+    async def acquire(
+        self,
+        clock: Clock,
+        sleep: Sleep,
+        paused: Callable[[], float] = lambda: 0.0,
+        *,
+        tries: int | None = None,
+    ) -> None:
+        """Wait for this poll's slot: within the budget and after any client-wide pause.
+
+        A pause (``Retry-After``) that begins while waiting sends the poll back for a new
+        slot after it, so the polls held by the pause do not all fire when it ends. Pass
+        ``tries`` to bound that with an injected clock, which may never move the pause's
+        (loop) clock.
+        """
+        attempt = 0
+        while tries is None or attempt < tries:
+            attempt += 1
+            now = clock()
+            slot = now + paused()
+            if self.rate and len(self._slots) == self._slots.maxlen:
+                slot = max(slot, self._slots[0] + self._window)
+            if self.rate:
+                self._slots.append(slot)
+            if slot > now:
+                await sleep(slot - now)
+            if paused() <= 0:
+                return
 
 
 class JobHub:
@@ -489,7 +506,7 @@ class TrainingJob(Generic[FaceT]):
             APIError: any failure of the read, transient or not (schedule a retry).
         """
         policy = self._hub.policy
-        await self._hub.limiter.acquire(policy.clock, policy.sleep)
+        await self._acquire_slot(policy)
         polled = await self._source.fetch(self.face_id, retry=False)
         cadence = self._get_cadence(policy)
         self._accept(polled, cadence)
@@ -508,6 +525,14 @@ class TrainingJob(Generic[FaceT]):
         self._poke()
 
     # ------------------------------------------------------------------ internals
+
+    async def _acquire_slot(self, policy: PollPolicy) -> None:
+        await self._hub.limiter.acquire(
+            policy.clock,
+            policy.sleep,
+            self._hub.pause_remaining,
+            tries=None if policy.uses_default_timing() else 3,
+        )
 
     def _unwrap(self, outcome: Any) -> FaceT:
         if isinstance(outcome, BaseException):
@@ -660,12 +685,8 @@ class TrainingJob(Generic[FaceT]):
             self._wake = None
 
     async def _poll(self, cadence: Cadence, policy: PollPolicy) -> None:
-        paused = self._hub.pause_remaining()
-        if paused > 0:
-            # A Retry-After is in force for the whole client: wait it out (once; the HTTP
-            # layer checks again before sending, so an injected clock cannot loop here).
-            await policy.sleep(paused)
-        await self._hub.limiter.acquire(policy.clock, policy.sleep)
+        # The poll budget, and any client-wide Retry-After pause, decide when it goes.
+        await self._acquire_slot(policy)
         self._hinted = False
         try:
             polled = await self._source.fetch(self.face_id, retry=False)

@@ -62,13 +62,14 @@ def check_url(name: str, value: Any) -> str:
         raise InvalidArgumentError(msg)
     try:
         parts = urlsplit(value)
-        port_ok = parts.port is None or 0 < parts.port < 65536
+        port = parts.port  # raises ValueError for a port out of range
     except ValueError:
-        parts, port_ok = None, False
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{name} is not a valid URL: {value[:60]!r}"
+        raise InvalidArgumentError(msg) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"{name} must be an absolute http(s) URL, got {value[:60]!r}"
         raise InvalidArgumentError(msg)
-    if not port_ok or any(c.isspace() for c in value):
+    if port == 0 or any(c.isspace() for c in value):
         msg = f"{name} is not a valid URL: {value[:60]!r}"
         raise InvalidArgumentError(msg)
     return value

@@ -1,0 +1,404 @@
+"""Promises under faults: soak, no duplicate trainings, bad input, clean shutdown, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tavus_async import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    ClientClosedError,
+    Face,
+    FaceStatus,
+    InvalidArgumentError,
+    PollPolicy,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+    TavusClient,
+    TavusError,
+    TrainingMayHaveStartedError,
+)
+from tavus_async.emulator import Emulator, Fault
+
+from .conftest import API_KEY, Stub, pending_tasks
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from fault_soak import FAULTS, soak
+
+VIDEO = "https://cdn.test/train.mp4"
+IMAGE = "https://cdn.test/me.png"
+
+
+# --------------------------------------------------------------------------- fault soak
+
+
+async def test_fault_soak_100_jobs() -> None:
+    report = await soak(100, seed=3)
+    assert report.problems() == []
+    assert report.completed == 80
+    assert report.failed_as_expected == 20
+    assert 0.15 < report.fault_share < 0.25
+    assert set(report.faults) == {f.kind for f in FAULTS}
+    assert report.virtual_hours >= 4
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+@pytest.mark.parametrize("resource", ["faces", "replicas"])
+@pytest.mark.parametrize("fault", ["store_then_reset", "store_then_500"])
+async def test_an_ambiguous_create_is_sent_once_and_can_be_found(
+    emulator: Emulator, client: TavusClient, resource: str, fault: str
+) -> None:
+    emulator.add_fault(Fault(kind=fault, route=f"POST /v2/{resource}"))
+    service = client.faces if resource == "faces" else client.replicas
+    name = {"faces": "face_name", "replicas": "replica_name"}[resource]
+    with pytest.raises(TrainingMayHaveStartedError) as info:
+        await service.create(train_video_url=VIDEO, **{name: "Rio"})  # type: ignore[arg-type]
+    err = info.value
+    assert len(emulator.calls("POST")) == 1  # exactly one POST, never retried
+    assert "may have started" in str(err)
+    assert f"client.{resource}.recover(name='Rio'" in str(err)
+    stored = [f for f in emulator.faces.values() if f.face_type == "user"]
+    assert len(stored) == 1  # the training did start
+    (found,) = await service.recover(name=err.name, since=err.started_at)
+    assert found.face_id == stored[0].face_id
+
+
+async def test_a_create_that_times_out_after_sending_is_not_retried(emulator: Emulator) -> None:
+    emulator.add_fault(Fault(kind="slow", delay=300, route="POST /v2/faces"))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url, timeout=30) as client:
+        with pytest.raises(TrainingMayHaveStartedError) as info:
+            await client.faces.create(train_video_url=VIDEO)
+    assert isinstance(info.value.cause, APITimeoutError)
+    assert len(emulator.calls("POST")) == 1
+
+
+async def test_a_2xx_create_answer_without_an_id(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(200, {"status": "started"})
+    with pytest.raises(TrainingMayHaveStartedError) as info:
+        await stub_client.faces.create(train_video_url=VIDEO)
+    assert isinstance(info.value.cause, ResponseValidationError)
+    assert "$.face_id" in str(info.value)
+    assert len(stub.seen) == 1
+
+
+async def test_a_refused_create_is_not_a_may_have_started(stub: Stub) -> None:
+    # Nothing listens on port 9: the connection is refused before anything is sent.
+    slept: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with TavusClient(
+        api_key=API_KEY, base_url="http://127.0.0.1:9", retry=RetryPolicy(sleep=no_wait)
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.faces.create(train_video_url=VIDEO)
+    assert not isinstance(info.value, TrainingMayHaveStartedError)
+    assert len(slept) == 2  # retried, since it provably never left
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+Call = Callable[[TavusClient], Awaitable[Any]]
+
+
+def _create(**kwargs: Any) -> Call:
+    return lambda c: c.faces.create(**kwargs)
+
+
+async def _drain(iterator: Any) -> list[Any]:
+    return [item async for item in iterator]
+
+
+CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
+    ("both URLs", _create(train_video_url=VIDEO, train_image_url=IMAGE), InvalidArgumentError,
+     "exactly one"),
+    ("no URL", _create(face_name="x"), InvalidArgumentError, "exactly one"),
+    ("image without voice", _create(train_image_url=IMAGE), InvalidArgumentError, "voice"),
+    ("voice twice", _create(train_image_url=IMAGE, voice_name="anna", default_voice_id="v1"),
+     InvalidArgumentError, "not both"),
+    ("relative URL", _create(train_video_url="videos/v.mp4"), InvalidArgumentError,
+     "train_video_url"),
+    ("ftp URL", _create(train_video_url="ftp://x.test/v.mp4"), InvalidArgumentError, "http(s)"),
+    ("URL without host", _create(train_video_url="https:///v.mp4"), InvalidArgumentError,
+     "absolute"),
+    ("URL with spaces", _create(train_video_url="https://x.test/my video.mp4"),
+     InvalidArgumentError, "not a valid URL"),
+    ("bad port", _create(train_video_url="https://x.test:99999/v.mp4"), InvalidArgumentError,
+     "not a valid URL"),
+    ("relative callback", _create(train_video_url=VIDEO, callback_url="/hook"),
+     InvalidArgumentError, "callback_url"),
+    ("empty name", _create(train_video_url=VIDEO, face_name=""), InvalidArgumentError, "blank"),
+    ("blank name", _create(train_video_url=VIDEO, face_name=" \t "), InvalidArgumentError,
+     "blank"),
+    ("name too long", _create(train_video_url=VIDEO, face_name="x" * 300), InvalidArgumentError,
+     "255"),
+    ("name of wrong type", _create(train_video_url=VIDEO, face_name=42), TypeError, "face_name"),
+    ("URL of wrong type", _create(train_video_url=b"https://x.test"), TypeError,
+     "train_video_url"),
+    ("auto-fix with video", _create(train_video_url=VIDEO, auto_fix_training_image=True),
+     InvalidArgumentError, "image training"),
+    ("flag of wrong type", _create(train_video_url=VIDEO, background_green_screen=1), TypeError,
+     "True or False"),
+    ("validate without voice", _create(train_image_url=IMAGE, default_voice_id="v1",
+     validate_voice=True), InvalidArgumentError, "voice_name"),
+    ("id with slash", lambda c: c.faces.get("r1/r2"), InvalidArgumentError, "not allowed"),
+    ("id with ?", lambda c: c.faces.get("r1?verbose=true"), InvalidArgumentError, "not allowed"),
+    ("id with #", lambda c: c.faces.delete("r1#x"), InvalidArgumentError, "not allowed"),
+    ("id with ..", lambda c: c.faces.rename("..", "x"), InvalidArgumentError, "not allowed"),
+    ("id with space", lambda c: c.replicas.get("r 1"), InvalidArgumentError, "not allowed"),
+    ("empty id", lambda c: c.faces.get(""), InvalidArgumentError, "empty"),
+    ("id of wrong type", lambda c: c.faces.get(None), TypeError, "face_id"),
+    ("zero deadline", lambda c: c.faces.job("r1").wait(timeout=0), InvalidArgumentError,
+     "timeout"),
+    ("negative deadline", lambda c: c.faces.job("r1").wait(timeout=-5), InvalidArgumentError,
+     "timeout"),
+    ("NaN deadline", lambda c: c.faces.job("r1").wait(timeout=math.nan), InvalidArgumentError,
+     "finite"),
+    ("infinite deadline", lambda c: c.faces.job("r1").wait(timeout=math.inf),
+     InvalidArgumentError, "finite"),
+    ("absurd deadline", lambda c: c.faces.job("r1").wait(timeout=365 * 86400),
+     InvalidArgumentError, "30 days"),
+    ("deadline as text", lambda c: c.faces.job("r1").wait(timeout="8h"), TypeError, "timeout"),
+    ("until of another kind", lambda c: c.faces.job("r1").wait(until="soon"),
+     InvalidArgumentError, "until"),
+    ("page size 0", lambda c: _drain(c.faces.list(page_size=0)), InvalidArgumentError,
+     "page_size"),
+    ("unknown face type", lambda c: _drain(c.faces.list(face_type="stock")),
+     InvalidArgumentError, "face_type"),
+    ("conversation face twice", lambda c: c.conversations.create(
+        face=Face(face_id="r1", status=FaceStatus.COMPLETED), face_id="r1"),
+     InvalidArgumentError, "not both"),
+    ("conversation properties list", lambda c: c.conversations.create(face_id="r1",
+     properties=[1]), TypeError, "properties"),
+    ("naive since", lambda c: c.faces.recover(since=__import__("datetime").datetime(2026, 1, 1)),
+     InvalidArgumentError, "timezone"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "call", "error", "words"), CLIENT_SIDE, ids=[row[0] for row in CLIENT_SIDE]
+)
+async def test_client_side_bad_input(
+    emulator: Emulator,
+    client: TavusClient,
+    label: str,
+    call: Call,
+    error: type[Exception],
+    words: str,
+) -> None:
+    with pytest.raises(error) as info:
+        await call(client)
+    assert type(info.value) is error or isinstance(info.value, error)
+    assert words in str(info.value), str(info.value)
+    assert emulator.requests == []  # refused before any request
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"timeout": -1}, InvalidArgumentError),
+        ({"timeout": math.inf}, InvalidArgumentError),
+        ({"timeout": 7200}, InvalidArgumentError),
+        ({"retry": RetryPolicy, "timeout": 5}, TypeError),
+    ],
+)
+def test_absurd_client_options(kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        TavusClient(api_key=API_KEY, **kwargs)
+    with pytest.raises(InvalidArgumentError):
+        PollPolicy(timeout=-1)
+    with pytest.raises(InvalidArgumentError):
+        RetryPolicy(max_attempts=1000)
+
+
+SERVER_SIDE: list[tuple[str, int, bytes, str, type[Exception] | None, str]] = [
+    ("HTML error page", 502, b"<html><head><title>502 Bad Gateway</title></head></html>",
+     "text/html", ServerError, "HTML page: 502 Bad Gateway"),
+    ("HTML 404 page", 404, b"<html><body><h1>Not Found</h1></body></html>", "text/html",
+     TavusError, "Not Found"),
+    ("empty 401", 401, b"", "application/json", AuthenticationError, "HTTP 401"),
+    ("empty body on 200", 200, b"", "application/json", ResponseValidationError, "null @ $"),
+    ("text on 200", 200, b"OK", "text/plain", ResponseValidationError, "not JSON"),
+    ("JSON null", 200, b"null", "application/json", ResponseValidationError, "got null"),
+    ("JSON array", 200, b"[{\"face_id\": \"r1\"}]", "application/json", ResponseValidationError,
+     "got an array"),
+    ("JSON string", 200, b"\"r1\"", "application/json", ResponseValidationError, "a string"),
+    ("missing face_id", 200, b"{\"status\": \"started\"}", "application/json",
+     ResponseValidationError, "$.face_id"),
+    ("face_id number", 200, b"{\"face_id\": 7, \"status\": \"started\"}", "application/json",
+     ResponseValidationError, "$.face_id"),
+    ("status number", 200, b"{\"face_id\": \"r1\", \"status\": 1}", "application/json",
+     ResponseValidationError, "$.status"),
+    ("progress number", 200, (b"{\"face_id\": \"r1\", \"status\": \"started\", "
+     b"\"training_progress\": 45}"), "application/json", ResponseValidationError,
+     "$.training_progress"),
+    ("odd date", 200, (b"{\"face_id\": \"r1\", \"status\": \"started\", "
+     b"\"created_at\": \"24/01/2024\"}"), "application/json", ResponseValidationError,
+     "$.created_at"),
+    ("truncated JSON", 200, b"{\"face_id\": \"r1\", \"sta", "application/json",
+     ResponseValidationError, "not JSON"),
+    ("huge HTML error", 500, b"<html><body>" + b"x" * 3_000_000 + b"</body></html>",
+     "text/html", ServerError, "HTML page"),
+    ("unknown status is tolerated", 200, b"{\"face_id\": \"r1\", \"status\": \"rendering\"}",
+     "application/json", None, "rendering"),
+    ("other date shapes are tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": "
+     b"\"started\", \"created_at\": \"2024-01-24 07:14\"}"), "application/json", None, "started"),
+    ("huge valid body is tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": \"started\", "
+     b"\"padding\": \"") + b"y" * 2_000_000 + b"\"}", "application/json", None, "started"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "status", "body", "content_type", "error", "words"),
+    SERVER_SIDE,
+    ids=[row[0] for row in SERVER_SIDE],
+)
+async def test_server_side_garbage(
+    stub: Stub,
+    label: str,
+    status: int,
+    body: bytes,
+    content_type: str,
+    error: type[Exception] | None,
+    words: str,
+) -> None:
+    stub.reply(status, raw=body, content_type=content_type)
+    async with TavusClient(
+        api_key=API_KEY, base_url=stub.url, retry=RetryPolicy(max_attempts=1)
+    ) as client:
+        if error is None:
+            face = await client.faces.get("r1")
+            assert words in str(face.status)
+            return
+        # Only the expected, typed error may come out: anything else fails the test.
+        with pytest.raises(error) as info:
+            await client.faces.get("r1")
+    exc = info.value
+    assert isinstance(exc, TavusError)
+    assert not isinstance(exc, (KeyError, AttributeError, aiohttp.ClientError))
+    text = str(exc)
+    assert words in text, text
+    assert len(text) < 2000  # a snippet, never the whole body
+
+
+async def test_list_responses_of_the_wrong_shape(stub: Stub) -> None:
+    async with TavusClient(
+        api_key=API_KEY, base_url=stub.url, retry=RetryPolicy(max_attempts=1)
+    ) as client:
+        for body, words in [
+            ([], "got an array @ $"),
+            ({"items": []}, "got null @ $.data"),
+            ({"data": {}}, "got an object @ $.data"),
+            ({"data": [], "total_count": "3"}, "$.total_count"),
+            ({"data": [{"face_id": "r1"}], "total_count": 1}, "$.data[0].status"),
+        ]:
+            stub.queue.clear()
+            stub.reply(200, body)
+            with pytest.raises(ResponseValidationError) as info:
+                [f async for f in client.faces.list()]
+            assert words in str(info.value)
+
+
+# --------------------------------------------------------------------------- shutdown
+
+
+async def test_closing_the_client_while_100_jobs_wait(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    asyncio.get_running_loop().set_debug(True)
+    caplog.set_level(logging.WARNING)
+    async with aiohttp.ClientSession() as borrowed:
+        client = TavusClient(api_key=API_KEY, base_url=emulator.url, session=borrowed)
+        jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(100)]
+        waiters = [asyncio.ensure_future(job.wait()) for job in jobs]
+        await asyncio.sleep(1800)
+        await client.close()
+        results = await asyncio.gather(*waiters, return_exceptions=True)
+        assert all(isinstance(r, ClientClosedError) for r in results)
+        await asyncio.sleep(0)
+        assert not pending_tasks()
+        # The borrowed session was left open, and still works for its owner.
+        assert not borrowed.closed
+        async with borrowed.get(
+            f"{emulator.url}/v2/faces/{jobs[0].face_id}", headers={"x-api-key": API_KEY}
+        ) as response:
+            assert response.status == 200
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    noisy = [r for r in caplog.records if r.name.startswith(("asyncio", "aiohttp"))]
+    assert noisy == [], [r.getMessage() for r in noisy]
+
+
+async def test_cancelling_waiters_never_deletes_or_renames(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(20)]
+    waiters = [asyncio.ensure_future(job.wait()) for job in jobs for _ in range(2)]
+    await asyncio.sleep(3600)
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert not pending_tasks()
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    states = {
+        f.state(emulator.now()).status for f in emulator.faces.values() if f.face_type == "user"
+    }
+    assert states == {"started"}
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+async def test_the_key_appears_nowhere(
+    emulator: Emulator, stub: Stub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    errors: list[BaseException] = []
+    emulator.add_fault(Fault(kind="server_error", times=2, route="GET /v2/faces/*"))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        texts += [repr(client), repr(client.callbacks), repr(client.retry_policy)]
+        job = await client.faces.create(train_video_url=VIDEO, face_name="Rio")
+        texts += [repr(job), repr(await job)]
+        for call in (
+            lambda: client.faces.get("r000000000000"),
+            lambda: client.faces.create(train_video_url="nope"),
+            lambda: client.conversations.get("c000"),
+        ):
+            try:
+                await call()
+            except Exception as exc:
+                errors.append(exc)
+    async with TavusClient(api_key=API_KEY, base_url=stub.url) as stubbed:
+        for status in (401, 403, 429, 500):
+            stub.queue.clear()
+            stub.reply(status, {"message": "no"}, headers={"Retry-After": "1"})
+            try:
+                await stubbed.faces.get("r1")
+            except Exception as exc:
+                errors.append(exc)
+    assert len(errors) == 7
+    for exc in errors:
+        texts += [str(exc), repr(exc), repr(getattr(exc, "body", None)), str(vars(exc))]
+    texts += [record.getMessage() for record in caplog.records]
+    texts += [json.dumps(entry.to_json()) for entry in emulator.requests]
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was captured
+    for text in texts:
+        assert API_KEY not in text
