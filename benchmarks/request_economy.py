@@ -83,6 +83,8 @@ class Result:
 async def _measure(
     policy_name: str, make_policy: Callable[[], PollPolicy], jobs_per_shape: int, seed: int
 ) -> list[Result]:
+    # The client's jitter draws from the global generator: seed it too, for a replayable run.
+    random.seed(seed)
     draw = random.Random(seed)
     rules = [
         Rule(
@@ -131,7 +133,12 @@ async def _measure(
 
 def measure(*, quick: bool = False, seed: int = 1) -> list[Result]:
     """Run every policy over every shape; same seed, so the same trainings."""
-    jobs = 5 if quick else 25
+    return measure_sizes(jobs_per_shape=5 if quick else 50, seed=seed)
+
+
+def measure_sizes(*, jobs_per_shape: int, seed: int = 1) -> list[Result]:
+    """Run every policy over ``jobs_per_shape`` trainings of every shape."""
+    jobs = jobs_per_shape
     results: list[Result] = []
     for name, make in POLICIES.items():
         results += run_virtual(lambda name=name, make=make: _measure(name, make, jobs, seed))

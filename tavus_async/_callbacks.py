@@ -22,17 +22,19 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
-from aiohttp import web
 
 from ._converter import structure
 from ._errors import CallbackError, ResponseValidationError
 from ._jobs import JobHub
 from ._models import TrainingCallback
 from ._validation import check_url
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["MAX_CALLBACK_BYTES", "CallbackReceiver", "CallbackResult", "parse_training_callback"]
 
@@ -177,6 +179,8 @@ class CallbackReceiver:
 
         ``app.router.add_post("/tavus/callback", client.callbacks.aiohttp_handler)``
         """
+        from aiohttp import web  # noqa: PLC0415 - aiohttp.web is loaded only when serving
+
         declared = request.content_length
         if declared is not None and declared > MAX_CALLBACK_BYTES:
             result = CallbackResult(status=413, message="callback body too large")
@@ -189,6 +193,8 @@ class CallbackReceiver:
     def app(self) -> web.Application:
         """An aiohttp sub-application answering ``POST /``: mount it where Tavus can reach it,
         e.g. ``app.add_subapp("/tavus/callback", client.callbacks.app())``."""
+        from aiohttp import web  # noqa: PLC0415 - see aiohttp_handler
+
         sub = web.Application()
         sub.router.add_post("/", self.aiohttp_handler)
         sub.router.add_post("", self.aiohttp_handler)
@@ -203,6 +209,8 @@ class CallbackReceiver:
         Yields the callback URL to pass to ``create(callback_url=…)``: built from
         ``public_url`` (how Tavus reaches this machine) or else from ``host:port``.
         """
+        from aiohttp import web  # noqa: PLC0415 - see aiohttp_handler
+
         root = web.Application()
         root.router.add_post("/", self.aiohttp_handler)
         runner = web.AppRunner(root, handle_signals=False, access_log=None)

@@ -19,13 +19,9 @@ import datetime as dt
 import email.utils
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, override
-from cattrs.preconf.json import make_converter as _make_json_converter
-from cattrs.v import format_exception
 
 from ._errors import ResponseValidationError
 from ._models import (
@@ -38,6 +34,9 @@ from ._models import (
 )
 
 __all__ = ["make_converter", "structure", "structure_page", "unstructure"]
+
+if TYPE_CHECKING:
+    import cattrs
 
 T = TypeVar("T")
 
@@ -68,6 +67,13 @@ def parse_datetime(value: Any) -> dt.datetime:
         msg = f"expected a date string, got {type(value).__name__}"
         raise TypeError(msg)
     text = value.strip()
+    try:
+        # Fast path: the API's own shape (Python >= 3.11 reads the "Z" too).
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is not None and "T" in text:
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
     match = _ISO.match(text)
     if match:
         return _from_iso_match(match)
@@ -134,6 +140,13 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def _optional(hook: Callable[[Any, Any], Any], inner: Any) -> Callable[[Any, Any], Any]:
+    def structure_optional(value: Any, _type: Any) -> Any:
+        return None if value is None else hook(value, inner)
+
+    return structure_optional
+
+
 def _structure_open_enum(value: Any, cls: type[_OpenStrEnum]) -> _OpenStrEnum:
     if not isinstance(value, str):
         msg = f"expected a status string, got {_json_type(value)}"
@@ -166,6 +179,7 @@ def _alias_map(cls: type[Any]) -> dict[str, tuple[str, ...]]:
 
 def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], Any]:
     """One hook factory for every attrs model: object check, aliases, per-class overrides."""
+    from cattrs.gen import make_dict_structure_fn, override  # noqa: PLC0415 - lazy, see below
 
     def factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         overrides: dict[str, Any] = {}
@@ -180,14 +194,16 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
                 msg = f"expected a JSON object for {name}, got {_json_type(value)}"
                 raise TypeError(msg)
             if aliases:
-                missing = [f for f in aliases if f not in value]
-                if missing:
-                    value = dict(value)
-                    for field_name in missing:
-                        for alias in aliases[field_name]:
-                            if alias in value:
-                                value[field_name] = value[alias]
-                                break
+                copied = False
+                for field_name, names in aliases.items():
+                    if field_name in value:
+                        continue
+                    for alias in names:
+                        if alias in value:
+                            if not copied:  # copy only when an alias is actually used
+                                value, copied = dict(value), True
+                            value[field_name] = value[alias]
+                            break
             return base(value, _type)
 
         return hook
@@ -196,8 +212,14 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
 
 
 def make_converter() -> cattrs.Converter:
-    """Build the converter: cattrs' JSON preconf plus tavus_async's receiving policy."""
-    converter = _make_json_converter()
+    """Build the converter: cattrs' JSON preconf plus tavus_async's receiving policy.
+
+    cattrs is imported here, not at module level: with the converter built on first use,
+    ``import tavus_async`` stays close to ``import aiohttp`` (see benchmarks/import_time.py).
+    """
+    from cattrs.preconf.json import make_converter as make_json_converter  # noqa: PLC0415
+
+    converter = make_json_converter()
     # Class hooks go through singledispatch, so the str hook would also catch the str-based
     # status enums: each open enum gets its own (more specific) hook.
     for kind, label in ((str, "a string"), (int, "an integer"), (float, "a number")):
@@ -207,13 +229,30 @@ def make_converter() -> cattrs.Converter:
     for enum_cls in _OPEN_ENUMS:
         converter.register_structure_hook(enum_cls, _structure_open_enum)
         converter.register_unstructure_hook(enum_cls, lambda e: e.value)
+    # "X | None" fields are most fields; a direct hook each skips cattrs' generic union path.
+    for inner in (str, int, float, bool, dt.datetime, *_OPEN_ENUMS):
+        converter.register_structure_hook(
+            inner | None,
+            _optional(converter.get_structure_hook(inner), inner),
+        )
     converter.register_structure_hook_factory(attrs.has, _object_hook_factory(converter))
     # Sending side: datetimes as ISO 8601 with "Z", enums as their string values.
     converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat().replace("+00:00", "Z"))
     return converter
 
 
-_CONVERTER = make_converter()
+_converter: cattrs.Converter | None = None
+#: Structure hooks by target type, looked up once (the per-call dispatch is measurable).
+_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {}
+
+
+def _get_converter() -> cattrs.Converter:
+    # Built on first use: building it (and importing cattrs' machinery) is most of the
+    # package's own import time, and a CLI that only prints --help never needs it.
+    global _converter
+    if _converter is None:
+        _converter = make_converter()
+    return _converter
 
 
 def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, path: str = "$") -> T:
@@ -223,10 +262,15 @@ def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, pa
         ResponseValidationError: the body does not fit ``cls``; the error lists each problem
             with its field path and keeps the body.
     """
+    hook = _HOOKS.get(cls)
+    if hook is None:
+        hook = _HOOKS[cls] = _get_converter().get_structure_hook(cls)
     try:
-        return _CONVERTER.structure(data, cls)
+        return hook(data, cls)  # type: ignore[no-any-return]
     except Exception as exc:  # the boundary where cattrs' (and our hooks') errors become ours
-        errors = cattrs.transform_error(exc, path=path, format_exception=_describe)
+        from cattrs import transform_error  # noqa: PLC0415 - loaded with the converter
+
+        errors = transform_error(exc, path=path, format_exception=_describe)
         msg = f"response does not fit {cls.__name__}"
         raise ResponseValidationError(
             msg, method=method, url=url, status=status, errors=errors, body=data
@@ -271,7 +315,10 @@ def structure_page(
 
 def _describe(exc: BaseException, type_: type[Any] | None) -> str:
     """Error text for one bad field: our hooks' own words, cattrs' wording otherwise."""
-    if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, cattrs.BaseValidationError):
+    from cattrs import BaseValidationError  # noqa: PLC0415 - loaded with the converter
+    from cattrs.v import format_exception  # noqa: PLC0415
+
+    if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, BaseValidationError):
         text = str(exc)
         if text and not text.startswith(("'", "<")):
             return text
@@ -280,4 +327,4 @@ def _describe(exc: BaseException, type_: type[Any] | None) -> str:
 
 def unstructure(obj: Any) -> Any:
     """Plain JSON-ready data for a model (used for ``--json`` output and the emulator)."""
-    return _CONVERTER.unstructure(obj)
+    return _get_converter().unstructure(obj)

@@ -112,7 +112,9 @@ class _TrainingResource(Generic[FaceT]):
 
     def _item(self, face_id: str, suffix: str = "") -> str:
         # Always validated: an id (even None) must never fall back to the collection path.
-        return f"{self._path()}/{quote(check_id(self._naming.id, face_id), safe='')}{suffix}"
+        face_id = check_id(self._naming.id, face_id)
+        segment = face_id if face_id.isalnum() and face_id.isascii() else quote(face_id, safe="")
+        return f"{self._path()}/{segment}{suffix}"
 
     def _face(self, response: Response) -> FaceT:
         return structure(

@@ -20,11 +20,10 @@ import enum
 import json
 import logging
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import aiohttp
-import attrs
 
 from ._errors import (
     APIConnectionError,
@@ -50,6 +49,8 @@ USER_AGENT = (
     f"python/{sys.version_info.major}.{sys.version_info.minor}"
 )
 
+_CONSTANT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+
 #: Longest client-wide pause a Retry-After may impose; beyond this it is treated as bogus.
 MAX_PAUSE = 3600.0
 
@@ -72,6 +73,19 @@ class Secret:
     __str__ = __repr__
 
 
+class _MaskedHeaders(dict[str, str]):
+    """Request headers whose repr never shows their values (one of them is the API key).
+
+    Debuggers and error reporters print attributes and frame locals; this dict prints as
+    ``{'x-api-key': '***', …}``. aiohttp copies it like any mapping.
+    """
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
+
+    __str__ = __repr__
+
+
 class Retry(enum.Enum):
     """What a request may be retried on."""
 
@@ -84,9 +98,12 @@ class Retry(enum.Enum):
     """One attempt; the caller handles failures (a poller has its own backoff)."""
 
 
-@attrs.frozen(kw_only=True)
-class Response:
-    """A 2xx response: status, headers and the decoded JSON body."""
+class Response(NamedTuple):
+    """A 2xx response: status, headers and the decoded JSON body.
+
+    A NamedTuple, not an attrs class: one is built per request, and tuples are the cheapest
+    immutable record Python has.
+    """
 
     status: int
     method: str
@@ -150,10 +167,18 @@ class HTTPSession:
         retry: RetryPolicy,
     ) -> None:
         self._key = api_key
+        # Built once: aiohttp copies request headers, it never changes ours. A borrowed
+        # session has defaults of its own, so it gets our constant headers with each call.
+        self._headers = _MaskedHeaders({"x-api-key": api_key.reveal()})
+        if session is not None:
+            self._headers.update(_CONSTANT_HEADERS)
+        self._json_headers = _MaskedHeaders(self._headers, **{"Content-Type": "application/json"})
         self.base_url = base_url
         self._session = session
         self._owns_session = session is None
         self._timeout = timeout
+        # Only a borrowed session needs our timeout passed with each request.
+        self._per_request: dict[str, Any] = {} if session is None else {"timeout": timeout}
         self.retry = retry
         self._closed = False
         self._paused_until = 0.0
@@ -174,8 +199,9 @@ class HTTPSession:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             # Created lazily so that it is made inside the running event loop, then reused
-            # for every request until close().
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # for every request until close(). Our constant headers and timeout are its
+            # defaults: cheaper than merging them into every request.
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=_CONSTANT_HEADERS)
         elif self._session.closed:
             msg = "the borrowed aiohttp.ClientSession was closed by its owner"
             raise ClientClosedError(msg)
@@ -230,7 +256,8 @@ class HTTPSession:
         url = self.base_url + path
         body = _json_body(json) if json is not None else None
         query = _query(params)
-        delays = self.retry.delays() if retry is not Retry.NEVER else iter(())
+        # Built on the first failure only: almost every call succeeds at once.
+        delays: Iterator[float] | None = None
         while True:
             await self._wait_for_pause(method, url)
             try:
@@ -239,6 +266,8 @@ class HTTPSession:
                 allowed = retry is Retry.IDEMPOTENT or (
                     retry is Retry.UNSENT_ONLY and isinstance(exc, _UnsentError)
                 )
+                if delays is None:
+                    delays = self.retry.delays()
                 delay = next(delays, None) if allowed else None
                 if delay is None:
                     raise
@@ -249,6 +278,8 @@ class HTTPSession:
             except APIStatusError as exc:
                 if exc.retry_after is not None and exc.status in (429, 503):
                     self.pause(exc.retry_after)
+                if delays is None:
+                    delays = self.retry.delays()
                 delay = (
                     next(delays, None)
                     if retry is Retry.IDEMPOTENT and is_transient_status(exc.status)
@@ -285,18 +316,17 @@ class HTTPSession:
         self, method: str, url: str, query: dict[str, str], body: bytes | None, expect_json: bool
     ) -> Response:
         session = self._get_session()
-        headers = {
-            "x-api-key": self._key.reveal(),
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-        }
-        if body is not None:
-            headers["Content-Type"] = "application/json"
+        headers = self._headers if body is None else self._json_headers
         self.sent += 1
         shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
         try:
             async with session.request(
-                method, url, params=query, data=body, headers=headers, timeout=self._timeout
+                method,
+                url,
+                params=query or None,
+                data=body,
+                headers=headers,
+                **self._per_request,
             ) as resp:
                 raw = await resp.read()
                 status, reason, resp_headers = resp.status, resp.reason or "", resp.headers

@@ -69,7 +69,7 @@ def decode_body(raw: bytes) -> tuple[bool, Any]:
     Never raises: a body that is not JSON comes back as a text snippet for error messages.
     An empty body is ``(True, None)``.
     """
-    if not raw.strip():
+    if not raw or raw.isspace():
         return True, None
     text = raw.decode("utf-8", errors="replace")
     try:

@@ -90,23 +90,23 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
-    """Close the event loop that looptime 0.9 creates, and leaks, around *sync* tests.
+    """Give *sync* tests an event loop that is closed afterwards.
 
-    Its ``pytest_pyfunc_call`` calls ``policy.get_event_loop()`` for every test, which makes
-    a new loop when none is set and never closes it; under ``-W error`` the loop's
-    ResourceWarning then fails an unrelated test. Only a loop created during this sync test
-    is closed.
+    looptime 0.9's ``pytest_pyfunc_call`` calls ``policy.get_event_loop()`` for every test,
+    which makes a new loop when none is set and never closes it; under ``-W error`` that loop's
+    ResourceWarning then fails an unrelated test. With a loop of ours already set, looptime
+    reuses it, and we close it whatever the test did (``asyncio.run`` inside a test unsets
+    the current loop without closing it).
     """
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
+    if inspect.iscoroutinefunction(pyfuncitem.obj) or _current_loop() is not None:
         return (yield)
-    before = _current_loop()
+    guard = asyncio.new_event_loop()
+    asyncio.set_event_loop(guard)
     try:
         return (yield)
     finally:
-        after = _current_loop()
-        if after is not None and after is not before and not after.is_running():
-            after.close()
-            asyncio.set_event_loop(None)
+        guard.close()
+        asyncio.set_event_loop(None)
 
 
 @pytest.fixture

@@ -151,6 +151,8 @@ async def test_wrong_key_is_authentication_error_without_the_key(emulator: Emula
 async def test_key_never_in_reprs_or_errors(emulator: Emulator) -> None:
     client = TavusClient(api_key=API_KEY, base_url=emulator.url)
     texts = [repr(client), str(client), repr(client._http._key), repr(vars(client._http))]
+    texts += [str(vars(client._http)), repr(vars(client)), repr(client._http._headers)]
+    assert client._http._headers["x-api-key"] == API_KEY  # it is there, only never shown
     try:
         await client.faces.get("r000000000000")
     except TavusError as exc:

@@ -537,3 +537,22 @@ async def test_control_api_moves_a_virtual_clock() -> None:
         status, data, _ = await raw.call("POST", "/_emulator/time", key=None, json={"seconds": 90})
         assert (status, data) == (200, {"time": 90.0})
         assert (await raw.call("POST", "/_emulator/time", key=None, json={"seconds": -1}))[0] == 400
+
+
+async def test_add_face_seeds_a_training_in_progress(receiver: Receiver) -> None:
+    async with Emulator(api_key=API_KEY, record_requests=False) as emu:
+        face_id = emu.add_face(
+            name="halfway", scenario=Scenario(duration=3600, curve="linear"), started_ago=1800
+        )
+        done_id = emu.add_face(scenario="quick", started_ago=120, callback_url=receiver.url)
+        async with aiohttp.ClientSession() as session:
+            raw = Raw(session, emu.url)
+            _, half, _ = await raw.call("GET", f"/v2/faces/{face_id}")
+            assert (half["face_name"], half["training_progress"]) == ("halfway", "50/100")
+            _, done, _ = await raw.call("GET", f"/v2/faces/{done_id}")
+            assert done["status"] == "completed"
+        await asyncio.sleep(1)
+        assert emu.requests == []  # record_requests=False keeps no log...
+        assert emu.counters[f"GET /v2/faces/{face_id}"] == 1  # ...but still counts
+    # A face that was already done when added still gets its callback.
+    assert [p["status"] for _, p in receiver.received] == ["ready"]

@@ -110,6 +110,8 @@ class Emulator:
         callbacks: ``"deliver"`` (default), ``"drop"`` (lose every callback) or
             ``"duplicate"`` (deliver each twice).
         host, port: Where :meth:`start` listens (port 0: any free port).
+        record_requests: Keep every request in :attr:`requests` (counters are always kept);
+            turn off for very long or very large runs.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class Emulator:
         callbacks: CallbackMode = "deliver",
         host: str = "127.0.0.1",
         port: int = 0,
+        record_requests: bool = True,
     ) -> None:
         self.api_key = api_key
         self.clock: EmulatorClock = clock if clock is not None else LoopClock(speed)
@@ -135,6 +138,7 @@ class Emulator:
         self.seed = seed
         self.epoch = epoch or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.callback_mode: CallbackMode = callbacks
+        self.record_requests = record_requests
         self.host, self.port = host, port
         self._rng = random.Random(seed)
         self.faces: dict[str, FaceRecord] = {}
@@ -237,6 +241,43 @@ class Emulator:
             found.append(req)
         return found
 
+    def add_face(
+        self,
+        *,
+        name: str | None = None,
+        scenario: Scenario | str | None = None,
+        model_name: str = "phoenix-4",
+        started_ago: float = 0.0,
+        callback_url: str | None = None,
+    ) -> str:
+        """Add a user face directly (no HTTP), e.g. one already training; returns its id.
+
+        ``started_ago`` backdates its creation, so ``started_ago=3 * 3600`` gives a face
+        three hours into its training.
+        """
+        chosen = (
+            _scenario(scenario)
+            if scenario is not None
+            else self._scenario_for(name, None, model_name)
+        )
+        face_id = self._new_face_id()
+        self.faces[face_id] = FaceRecord(
+            face_id=face_id,
+            name=name,
+            created=self.now() - started_ago,
+            scenario=chosen,
+            points=chosen.points(random.Random(f"{self.seed}:{face_id}")),
+            model_name=model_name,
+            callback_url=callback_url,
+            default_voice_id=f"v{face_id[1:]}0",
+            original_voice_id=f"v{face_id[1:]}0",
+            seq=len(self.faces),
+        )
+        if callback_url:
+            # Needs the running loop, like every delivery.
+            self._spawn(self._deliver_callbacks(self.faces[face_id], FACE_NAMES))
+        return face_id
+
     def finish_time(self, face_id: str) -> float | None:
         """Emulated time at which ``face_id``'s training ends (``None`` if unknown)."""
         record = self.faces.get(face_id)
@@ -327,7 +368,8 @@ class Emulator:
             loop_time=asyncio.get_running_loop().time(),
             had_api_key="x-api-key" in request.headers,
         )
-        self.requests.append(entry)
+        if self.record_requests:
+            self.requests.append(entry)
         self.counters[f"{request.method} {request.path}"] += 1
         # Keyed by identity: request storage needs typed keys only newer aiohttp has.
         self._in_flight[id(request)] = entry

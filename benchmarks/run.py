@@ -1,0 +1,226 @@
+"""Every benchmark, one table: ``python benchmarks/run.py [--quick]``.
+
+Each row compares tavus_async with a baseline measured in the same run and states the target.
+``--quick`` (smaller sizes) finishes in well under a minute; the full run takes a few minutes.
+Each benchmark also runs alone (``python benchmarks/<name>.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fault_soak
+import import_time
+import parsing
+import per_call
+import request_economy
+import scale
+from _virtual import mean, percentile, run_virtual, table
+
+
+@attrs.frozen
+class Sizes:
+    """How big each benchmark runs."""
+
+    economy_jobs: int
+    per_call_calls: int
+    per_call_rounds: int
+    scale_jobs: int
+    scale_window: float
+    import_runs: int
+    parsing_objects: int
+    parsing_rounds: int
+    soak_jobs: int
+
+
+FULL = Sizes(50, 500, 25, 10_000, 1800.0, 21, 10_000, 7, 1000)
+QUICK = Sizes(5, 300, 5, 1000, 600.0, 7, 10_000, 3, 100)
+TINY = Sizes(1, 20, 1, 20, 60.0, 1, 100, 1, 10)  # the suite's smoke test
+
+
+@attrs.frozen
+class Row:
+    """One line of the table."""
+
+    benchmark: str
+    measure: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str
+    result: str
+
+    def cells(self) -> list[str]:
+        """The row as table cells."""
+        return [self.benchmark, self.measure, self.ours, self.baseline, self.ratio,
+                self.target, self.result]  # fmt: skip
+
+
+def _verdict(met: bool, missed_by: str = "") -> str:
+    return "met" if met else f"MISSED{' by ' + missed_by if missed_by else ''}"
+
+
+def _economy(sizes: Sizes) -> list[Row]:
+    results = request_economy.measure_sizes(jobs_per_shape=sizes.economy_jobs)
+    success = [r for r in results if r.shape != "early_failure"]
+
+    def pick(policy: str, shapes: Sequence[Any] = success) -> list[Any]:
+        return [r for r in shapes if r.policy == policy]
+
+    ours, fixed30, cb = pick("default"), pick("fixed 30 s"), pick("callback", results)
+    ours_req, base_req = mean([r.requests for r in ours]), mean([r.requests for r in fixed30])
+    ours_lat, base_lat = mean([r.latency for r in ours]), mean([r.latency for r in fixed30])
+    cb_req, cb_lat = max(r.requests for r in cb), max(r.latency for r in cb)
+    return [
+        Row("request economy", "requests per 3.5 h job", f"{ours_req:.1f}",
+            f"{base_req:.1f} (fixed 30 s)", f"{ours_req / base_req:.2f}x", "<= 100",
+            _verdict(ours_req <= 100, f"{ours_req - 100:.1f}")),
+        Row("request economy", "mean detection latency", f"{ours_lat:.1f} s",
+            f"{base_lat:.1f} s (fixed 30 s)", f"{ours_lat / base_lat:.2f}x", "<= 15 s",
+            _verdict(ours_lat <= 15, f"{ours_lat - 15:.1f} s")),
+        Row("request economy", "p95 detection latency",
+            f"{percentile([r.latency for r in ours], 0.95):.1f} s",
+            f"{percentile([r.latency for r in fixed30], 0.95):.1f} s (fixed 30 s)", "", "", ""),
+        Row("request economy", "with a callback: requests, latency",
+            f"{cb_req} req, {cb_lat:.2f} s", "", "", "<= 3, <= 1 s",
+            _verdict(cb_req <= 3 and cb_lat <= 1)),
+    ]  # fmt: skip
+
+
+def _per_call(sizes: Sizes) -> list[Row]:
+    result = per_call.measure(calls=sizes.per_call_calls, rounds=sizes.per_call_rounds)
+    floor, ours = result.by_name("raw aiohttp"), result.by_name("tavus_async")
+    official = result.by_name("official tavus-cli")
+    assert floor is not None
+    assert ours is not None
+    ratio = ours.wall_ratio
+    rows = [
+        Row("per-call cost", "faces.get round trip (wall)", f"{ours.wall_us:.0f} µs",
+            f"{floor.wall_us:.0f} µs (raw aiohttp)", f"{ratio:.2f}x", "<= 1.10x",
+            _verdict(ratio <= 1.10, f"{ratio - 1.10:.2f}x")),
+        Row("per-call cost", "client CPU per call", f"{ours.cpu_us:.0f} µs",
+            f"{floor.cpu_us:.0f} µs (raw aiohttp)", f"{ours.cpu_ratio:.2f}x", "", ""),
+    ]  # fmt: skip
+    if official is not None:
+        rows.append(
+            Row("per-call cost", "official client (tavus-cli) faces.get", f"{ours.wall_us:.0f} µs",
+                f"{official.wall_us:.0f} µs (official)",
+                f"{ours.wall_ratio / official.wall_ratio:.2f}x",
+                "below official", _verdict(ours.wall_us < official.wall_us))
+        )  # fmt: skip
+    else:
+        rows.append(Row("per-call cost", "official client", "", result.official_error or "",
+                        "", "below official", "not measured"))  # fmt: skip
+    return rows
+
+
+def _scale(sizes: Sizes) -> list[Row]:
+    report = scale.measure(sizes.scale_jobs, window=sizes.scale_window)
+    kb = report.bytes_per_job / 1024
+    name = f"scale ({report.jobs:,} jobs)"
+    return [
+        Row(name, "peak RSS growth per job", f"{kb:.1f} KB", "", "", "<= 10 KB",
+            _verdict(kb <= 10, f"{kb - 10:.1f} KB")),
+        Row(name, "CPU per 1,000 polls", f"{report.cpu_per_1000_polls:.3f} s",
+            f"{report.cpu_per_1000_raw:.3f} s (hand-written pollers)",
+            f"{report.cpu_ratio:.2f}x", "", ""),
+        Row(name, "most polls in one second", f"{report.max_polls_in_a_second}",
+            f"{report.budget:g} (budget)", "", "never above budget",
+            _verdict(report.max_polls_in_a_second <= report.budget)),
+        Row(name, "event-loop lag (longest callback)",
+            f"p99 {report.lag_p99_ms:.2f} ms, max {report.lag_max_ms:.1f} ms",
+            f"longest GC pause {report.gc_max_ms:.1f} ms", "", "", ""),
+    ]  # fmt: skip
+
+
+def _import(sizes: Sizes) -> list[Row]:
+    result = import_time.measure(runs=sizes.import_runs)
+    return [
+        Row("import time", "python -c 'import …' (median)", f"{result.ours * 1000:.0f} ms",
+            f"{result.aiohttp * 1000:.0f} ms (aiohttp)", f"{result.ratio:.2f}x", "<= 1.30x",
+            _verdict(result.ratio <= 1.3, f"{result.ratio - 1.3:.2f}x")),
+    ]  # fmt: skip
+
+
+def _parsing(sizes: Sizes) -> list[Row]:
+    result = parsing.measure(objects=sizes.parsing_objects, rounds=sizes.parsing_rounds)
+    return [
+        Row("model parsing", f"structure {result.objects:,} Face dicts, per object",
+            f"{result.ours_us:.1f} µs", f"{result.floor_us:.2f} µs (plain dict access)",
+            f"{result.ratio:.1f}x", "", ""),
+    ]  # fmt: skip
+
+
+def _soak(sizes: Sizes) -> list[Row]:
+    report = run_virtual(lambda: fault_soak.soak(sizes.soak_jobs))
+    problems = report.problems()
+    return [
+        Row(f"fault soak ({report.jobs:,} jobs, 4 h)", "right outcomes under faulted polls",
+            f"{report.completed + report.failed_as_expected}/{report.jobs}",
+            f"{report.fault_share:.0%} of {report.polls:,} polls faulted", "",
+            "all right, no Retry-After or budget breach",
+            _verdict(not problems, f"{len(problems)} problems")),
+    ]  # fmt: skip
+
+
+BENCHMARKS = (_economy, _per_call, _scale, _import, _parsing, _soak)
+HEADERS = [
+    "benchmark",
+    "measure",
+    "tavus_async",
+    "baseline (same run)",
+    "ratio",
+    "target",
+    "result",
+]
+
+
+def machine() -> str:
+    """A line describing where the numbers came from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{dt.datetime.now(dt.timezone.utc).date().isoformat()}, {cpu}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def collect(sizes: Sizes) -> list[Row]:
+    """Run every benchmark at ``sizes``."""
+    rows: list[Row] = []
+    for benchmark in BENCHMARKS:
+        rows += benchmark(sizes)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = collect(QUICK if args.quick else FULL)
+    print(table(HEADERS, [row.cells() for row in rows]))
+    print()
+    kind = "quick" if args.quick else "full"
+    print(f"{kind} run, {time.perf_counter() - started:.0f}s: {machine()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
