@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import statistics
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import aiohttp
 import looptime
 
 T = TypeVar("T")
@@ -50,3 +52,22 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         for row in cells
     ]
     return "\n".join([line, rule, *body])
+
+
+def get_tracer() -> tuple[aiohttp.TraceConfig, list[float]]:
+    """An aiohttp trace that records the loop time of every GET sent (client side)."""
+    loop = asyncio.get_running_loop()
+    sent: list[float] = []
+
+    async def on_request_start(_session: Any, _ctx: Any, params: Any) -> None:
+        if params.method == "GET":
+            sent.append(loop.time())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    return trace, sent
+
+
+def busiest_second(times: Sequence[float]) -> int:
+    """The most events in any window of one second (``times`` sorted)."""
+    return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)

@@ -25,7 +25,7 @@ import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _virtual import run_virtual
+from _virtual import busiest_second, get_tracer, run_virtual
 
 from tavus_async import TavusClient, TrainingFailedError
 from tavus_async.emulator import ERROR_MESSAGES, Emulator, Fault, Rule, Scenario
@@ -117,14 +117,7 @@ async def soak(jobs: int, *, seed: int = 1) -> SoakReport:
     )
     loop = asyncio.get_running_loop()
     start = loop.time()
-    sent: list[float] = []
-
-    async def on_request_start(_session: Any, _ctx: Any, params: Any) -> None:
-        if params.method == "GET":
-            sent.append(loop.time())
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
+    trace, sent = get_tracer()
     async with emulator, aiohttp.ClientSession(trace_configs=[trace]) as session:
         client = TavusClient(
             api_key=KEY, base_url=emulator.url, session=session, max_polls_per_second=BUDGET
@@ -152,7 +145,7 @@ async def soak(jobs: int, *, seed: int = 1) -> SoakReport:
             and getattr(t.get_coro(), "__qualname__", "") != "RequestHandler.start"
         )
         _audit(report, emulator)
-        report.max_polls_in_a_second = _busiest_second(sorted(sent))
+        report.max_polls_in_a_second = busiest_second(sorted(sent))
     report.virtual_hours = (asyncio.get_running_loop().time() - start) / 3600
     report.wall_seconds = time.perf_counter() - wall
     return report
@@ -174,18 +167,13 @@ def _judge(report: SoakReport, face_id: str, failure: str | None, outcome: Any) 
         report.wrong_outcomes.append(f"{face_id}: returned status {outcome.status}")
 
 
-def _busiest_second(times: Sequence[float]) -> int:
-    """The most events in any window of one second (``times`` sorted)."""
-    return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
-
-
 def _audit(report: SoakReport, emulator: Emulator) -> None:
     polls = [r for r in emulator.requests if r.method == "GET"]
     report.polls = len(polls)
     report.faults = dict(Counter(r.fault for r in polls if r.fault))
     report.other_methods = [r.method for r in emulator.requests if r.method not in ("GET", "POST")]
     times = sorted(r.loop_time for r in polls)
-    report.max_arrivals_in_a_second = _busiest_second(times)
+    report.max_arrivals_in_a_second = busiest_second(times)
     # Every answer that carried a Retry-After: nothing may arrive until it has passed.
     for answer in polls:
         if answer.status == 429:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import gc
 import os
 import resource
@@ -34,7 +33,7 @@ import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _virtual import percentile, run_virtual
+from _virtual import busiest_second, get_tracer, percentile, run_virtual
 
 from tavus_async import ClientClosedError, TavusClient
 from tavus_async.emulator import Emulator, Scenario
@@ -107,15 +106,7 @@ class _CallbackTimer:
 async def scale(jobs: int, *, window: float = 1800.0, budget: float = BUDGET) -> ScaleReport:
     """Run on the current loop (which should have virtual time)."""
     wall = time.perf_counter()
-    loop = asyncio.get_running_loop()
-    sent: list[float] = []
-
-    async def on_request_start(_session: Any, _ctx: Any, params: Any) -> None:
-        if params.method == "GET":
-            sent.append(loop.time())
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
+    trace, sent = get_tracer()
     emulator = Emulator(api_key=KEY, record_requests=False, scenario=Scenario(duration=4 * 3600))
     async with emulator, aiohttp.ClientSession(trace_configs=[trace]) as session:
         ids = [emulator.add_face(name=f"face {i}") for i in range(jobs)]
@@ -187,7 +178,7 @@ async def scale(jobs: int, *, window: float = 1800.0, budget: float = BUDGET) ->
         outcomes = await asyncio.gather(*waits, return_exceptions=True)
         assert all(isinstance(o, ClientClosedError) for o in outcomes), "a wait ended early"
     sent.sort()
-    busiest = max((bisect.bisect_left(sent, t + 1.0) - i for i, t in enumerate(sent)), default=0)
+    busiest = busiest_second(sent)
     lags = sorted(timer.durations)
     return ScaleReport(
         jobs=jobs,

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing_extensions import assert_type
 
 from tavus_async import (
+    CallbackResult,
+    Conversation,
     Face,
     FaceStatus,
     PollPolicy,
     PollResult,
     Replica,
     TavusClient,
+    TrainingCallback,
     TrainingJob,
+    Voice,
+    parse_training_callback,
 )
 
 
@@ -43,3 +48,24 @@ async def replicas_flow(client: TavusClient) -> None:
     replica = await job
     assert_type(replica.replica_id, str)
     assert_type(await client.replicas.get("r1"), Replica)
+
+
+async def guide_flow(client: TavusClient, face: Face) -> None:
+    async for voice in client.voices.list(search="an"):
+        assert_type(voice, Voice)
+    assert_type(await client.voices.get("v1"), Voice)
+    conversation = await client.conversations.create(face=face, conversation_name="Hi")
+    assert_type(conversation, Conversation)
+    assert_type(conversation.conversation_url, str | None)
+    async for item in client.conversations.list(status="active"):
+        assert_type(item, Conversation)
+    await client.conversations.end(conversation.conversation_id)
+
+
+async def callbacks(client: TavusClient, body: bytes) -> None:
+    assert_type(client.callbacks.url("https://my.app/hook"), str)
+    assert_type(await client.callbacks.handle(body, token="t"), CallbackResult)
+    assert_type(parse_training_callback(body), TrainingCallback)
+    job = client.faces.job("r1", expect_callback=True)
+    _ = assert_type(job, TrainingJob[Face])
+    assert_type(job.eta, float | None)
