@@ -17,7 +17,7 @@ import attrs
 
 from ._client import TavusClient
 from ._converter import unstructure
-from ._demo import run_demo, scaled_policy
+from ._demo import run_demo
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -35,7 +35,8 @@ from ._errors import (
 from ._faces import FacesService, ReplicasService
 from ._jobs import TrainingJob
 from ._models import Face
-from ._progress import Display, JsonLines, LiveBar, PlainLines, live
+from ._policies import scaled_policy
+from ._progress import choose_display, live
 from .emulator._standalone import add_arguments as add_emulator_arguments
 from .emulator._standalone import emulator_from_args, serve
 
@@ -225,17 +226,9 @@ def _summary(face: Face) -> str:
     return "  ".join(bits)
 
 
-def _display(ctx: Context, as_json: bool) -> Display:
-    if as_json:
-        return JsonLines(ctx.stdout)
-    if ctx.stdout.isatty() and ctx.env.get("TAVUS_NO_PROGRESS", "") in ("", "0"):
-        return LiveBar(ctx.stdout)
-    return PlainLines(ctx.stdout)
-
-
 async def _wait(ctx: Context, job: TrainingJob[Any], args: argparse.Namespace) -> int:
     timeout = parse_duration(args.timeout)
-    display = _display(ctx, args.json)
+    display = choose_display(ctx.stdout, ctx.env, as_json=args.json)
     try:
         async with live(display, job):
             face = await job.wait(

@@ -144,7 +144,6 @@ class ConversationsService:
         if status is not None:
             params["status"] = check_choice("status", status, ("active", "ended"))
         check_page_size(page_size)
-        self._http.check_open()
         pages = paginate(
             self._http,
             self._path(),

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from ._client import TavusClient
 from ._errors import TrainingFailedError
-from ._policies import PollPolicy, loop_clock
-from ._progress import Display, LiveBar, PlainLines, clock_text, live
+from ._policies import scaled_policy
+from ._progress import choose_display, clock_text, live
 from .emulator import Emulator, LoopClock, Rule, Scenario
 
-__all__ = ["DEMO_KEY", "run_demo", "scaled_policy"]
+__all__ = ["DEMO_KEY", "run_demo"]
 
 DEMO_KEY = "demo-key-not-secret"
 SAMPLE_VIDEO = "https://cdn.example.com/samples/rio-train.mp4"
 BROKEN_VIDEO = "https://cdn.example.com/samples/screen-recording.mov"
-
-
-def scaled_policy(speed: float, **overrides: Any) -> PollPolicy:
-    """A PollPolicy whose clock runs ``speed`` times faster than the loop's.
-
-    Against an emulator started with the same speed, the cadence, the deadline and the
-    number of requests are those of the real multi-hour wait; only the waiting is shorter.
-    """
-
-    def clock() -> float:
-        return loop_clock() * speed
-
-    async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds / speed)
-
-    return PollPolicy(clock=clock, sleep=sleep, **overrides)
 
 
 async def run_demo(
@@ -74,7 +57,7 @@ async def run_demo(
         out("2. A real training: about 3.5 hours of progress with plateaus.")
         job = await client.faces.create(train_video_url=SAMPLE_VIDEO, face_name="Rio")
         out(f"   created {job.face_id}; waiting...")
-        display = _display(stream, env or {})
+        display = choose_display(stream or sys.stdout, env or {})
         async with live(display, job, every=0.1):
             face = await job.wait(on_update=lambda f: display.changed(job, f))
         polls = len(emulator.calls("GET", f"/v2/faces/{job.face_id}"))
@@ -95,10 +78,3 @@ async def run_demo(
         out("  export TAVUS_API_KEY=...")
         out("  tavus-async faces create --video-url https://…/train.mp4 --name Rio --wait")
     return 0
-
-
-def _display(stream: TextIO | None, env: dict[str, str]) -> Display:
-    stream = stream if stream is not None else sys.stdout
-    if stream.isatty() and env.get("TAVUS_NO_PROGRESS", "") in ("", "0"):
-        return LiveBar(stream)
-    return PlainLines(stream)

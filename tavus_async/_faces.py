@@ -268,7 +268,6 @@ class _TrainingResource(Generic[FaceT]):
             params[n.ids] = ",".join(id_list)
         if check_bool("verbose", verbose):
             params["verbose"] = True
-        self._http.check_open()
         pages = paginate(
             self._http,
             self._path(),

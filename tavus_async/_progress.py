@@ -7,14 +7,14 @@ import contextlib
 import datetime as dt
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol, TextIO
 
 from ._converter import unstructure
 from ._jobs import TrainingJob
 from ._models import Face
 
-__all__ = ["Display", "JsonLines", "LiveBar", "PlainLines", "clock_text", "live"]
+__all__ = ["Display", "JsonLines", "LiveBar", "PlainLines", "choose_display", "clock_text", "live"]
 
 BAR_WIDTH = 24
 
@@ -123,6 +123,16 @@ class JsonLines:
 
     def finish(self) -> None:
         """Nothing to close."""
+
+
+def choose_display(stream: TextIO, env: Mapping[str, str], *, as_json: bool = False) -> Display:
+    """JSON lines if asked; a live bar on a terminal unless ``TAVUS_NO_PROGRESS`` is set;
+    plain lines otherwise."""
+    if as_json:
+        return JsonLines(stream)
+    if stream.isatty() and env.get("TAVUS_NO_PROGRESS", "") in ("", "0"):
+        return LiveBar(stream)
+    return PlainLines(stream)
 
 
 @contextlib.asynccontextmanager

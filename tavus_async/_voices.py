@@ -43,7 +43,6 @@ class VoicesService:
         if tag is not None:
             params["tag"] = check_text("tag", tag, limit=200)
         check_page_size(page_size)
-        self._http.check_open()
         pages = paginate(
             self._http,
             "/v2/voices",
