@@ -447,6 +447,31 @@ async def test_phoenix_45_sends_two_callbacks(
     ]
 
 
+async def test_callback_fires_when_the_end_time_rounds_short(receiver: Receiver) -> None:
+    # (1409.189 + 15140.5) - 1409.189 == 15140.499999999998 in floats: at the exact end time
+    # the training used to look a hair short of done. The delivery then waited for that end
+    # time again and again without the clock moving, and hung the loop; and a GET could say
+    # "started" after the callback said "ready".
+    created, duration = 1409.189, 15140.5
+    clock = VirtualClock(start=created)
+    scenario = Scenario(duration=duration)
+    async with (
+        Emulator(api_key=API_KEY, clock=clock, scenario=scenario) as emu,
+        aiohttp.ClientSession() as session,
+    ):
+        raw = Raw(session, emu.url)
+        face_id = await create(raw, callback_url=receiver.url)
+        clock.advance(duration)
+        assert clock.time() - created < duration
+        _, face, _ = await raw.call("GET", f"/v2/faces/{face_id}")
+        assert face["status"] == "completed"
+        for _ in range(50):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.01)
+    assert [p["face_id"] for _, p in receiver.received] == [face_id]
+
+
 @pytest.mark.parametrize(("mode", "expected"), [("drop", 0), ("duplicate", 2)])
 async def test_lost_and_duplicated_callbacks(receiver: Receiver, mode: Any, expected: int) -> None:
     async with (

@@ -28,6 +28,9 @@ REPLICA_NAMES = {
 }
 Names = dict[str, str]
 
+#: Seconds of slack when comparing elapsed time with a stage end (float rounding).
+TIME_SLACK = 1e-6
+
 # Stock voices (GET /v2/voices): slug, the stock face that speaks it, tags.
 STOCK_VOICES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("anna", "r4067604db72", ("english", "female", "warm")),
@@ -90,7 +93,10 @@ class FaceRecord:
         """Training state at emulated time ``now``."""
         if self.face_type == "system":
             return FaceState(status="completed", progress=100)
-        return self.scenario.state_at(max(0.0, now - self.created), self.points)
+        # A microsecond of slack: (created + d) - created can round a hair below d, and a
+        # face must be done at the very time its stage ends, for requests and callbacks alike.
+        elapsed = max(0.0, now - self.created + TIME_SLACK)
+        return self.scenario.state_at(elapsed, self.points)
 
     def render(
         self,
