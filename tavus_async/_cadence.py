@@ -10,15 +10,22 @@ read. :class:`Cadence` turns that into the delay before the next poll.
   latest of: the average rate since an anchor (the face's ``created_at`` read against the
   server's ``Date`` header, so a job resumed in another process estimates at once; else the
   first observation), the rate over the recent past (a training that slows near the end is
-  not declared overdue for an hour), and the last progress change plus a third of a typical
-  step (at 99/100 at least one more step must happen).
-* **Density.** The estimate's uncertainty σ is the typical time between progress changes:
-  progress that moves every ten minutes cannot place the finish more precisely. Polls are
-  spaced ``eta_ratio × σ × (1 + ((t − ETA)/σ)²)``, within ``[min_interval, ramp]``: densest
-  around the estimate, thinning out quadratically on both sides, back to the plateau when
-  progress stalls well past the estimate. Polling density proportional to the square root of
-  the probability of finishing minimises latency for a given number of requests; the
-  quadratic form is that rule for a heavy-tailed (Student-t-like) finish time.
+  not declared overdue for an hour), and the last progress change plus half a typical step
+  (at least one more step must happen, and it was seen up to a poll late).
+* **Density.** Polling density proportional to the square root of the probability density
+  of finishing minimises latency for a given number of requests. The finish is modelled as
+  a heavy-tailed (Student-t-like) distribution around the estimate, of scale σ: the typical
+  time between progress changes, since progress that moves every ten minutes cannot place
+  the finish more precisely. The rule then gives polls spaced
+  ``interval × √(σ / 10 min) × (1 + ((t − ETA)/σ)²)``, within ``[min_interval, ramp]``:
+  densest around the estimate, thinning out quadratically on both sides, back to the plateau
+  when progress stalls well past the estimate. The √σ (not σ) is the same rule across
+  trainings: a finish spread over a longer window earns more polls, not only wider ones.
+* **Last step.** ``training_progress`` counts whole percents, so at 99/100 the next change
+  can only be the finish: ``interval`` is ``finish_interval`` there. Before it, the finish is
+  usually at least one more step away, a step the estimate cannot place, so ``interval`` is
+  the larger ``approach_interval``: most of the requests go where the finish actually is,
+  and a training that completes without showing 99/100 is still seen within a minute or two.
 * **Distrust.** A jump of a third of the scale in one step means the progress signal is too
   coarse to extrapolate; the estimate is ignored (plateau cadence) until progress moves
   normally again. Progress that goes backwards restarts the estimate.
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -57,9 +65,13 @@ CLOCK_SLACK = 2.0
 MIN_SIGMA = 60.0
 RECENT_HORIZON = 1200.0
 #: At the last progress change, the next change is at least this many σ away.
-NEXT_STEP = 0.3
+NEXT_STEP = 0.5
 #: Change points kept for the recent rate (bounded memory per job).
 KEEP_CHANGES = 24
+#: Progress of the last step (99/100): the next change can only be the finish.
+LAST_STEP = 0.99
+#: The step time at which ``finish_interval`` and ``approach_interval`` apply as given.
+REFERENCE_STEP = 600.0
 
 
 def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
@@ -186,10 +198,12 @@ class Cadence:
             return max(delay, self._server_hint(retry_after))
         delay = float(next(self._ramp))
         eta = self.eta()
-        if eta is not None:
+        if eta is not None and self._last is not None:
             sigma = self.sigma()
+            last_step = self._last[1] >= LAST_STEP
+            interval = policy.finish_interval if last_step else policy.approach_interval
             x = (now - eta) / sigma
-            spacing = policy.eta_ratio * sigma * (1.0 + x * x)
+            spacing = interval * math.sqrt(sigma / REFERENCE_STEP) * (1.0 + x * x)
             delay = min(delay, max(policy.min_interval, spacing))
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
 

@@ -153,12 +153,15 @@ class PollPolicy:
     failure, such as an unreachable video, shows quickly); intervals then grow by
     ``backoff_factor`` to a plateau of ``max_interval`` for the long middle of a
     3-4 hour training. Once ``training_progress`` allows an estimate of the finish, polls
-    cluster around it: the interval there is ``eta_ratio`` times the estimate's uncertainty
-    (the typical time between progress changes), growing quadratically with the distance
-    to the estimate, never below ``min_interval``; when progress stalls past the estimate
-    the cadence returns to the plateau. A ``Retry-After`` on any response is honoured. Every
-    delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
-    Lowering ``eta_ratio`` buys earlier detection with more requests.
+    cluster around it. The interval at the estimate is ``finish_interval`` once progress
+    reads 99/100 (only the finish is left) and ``approach_interval`` before that, both for
+    progress that changes every 10 minutes and scaled by the square root of the actual time
+    between changes; it grows quadratically with the distance to the estimate, never below
+    ``min_interval``, and returns to the plateau when progress stalls past the estimate. A
+    ``Retry-After`` on any response is honoured. Every delay is jittered by up to ``jitter``
+    with a floor, so many jobs do not poll in lockstep. Lowering ``finish_interval`` buys
+    earlier detection with more requests; lowering ``approach_interval`` does the same for
+    trainings that complete without showing 99/100 first.
 
     Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
     end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
@@ -183,8 +186,13 @@ class PollPolicy:
     """Densest polling, near the estimated finish, in seconds."""
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
     """Growth of the interval from ``initial_interval`` to the plateau."""
-    eta_ratio: float = attrs.field(default=0.04, validator=_positive)
-    """Interval at the estimated finish, as a fraction of the estimate's uncertainty."""
+    finish_interval: float = attrs.field(default=15.0, validator=_positive)
+    """Interval at the estimated finish once progress reads 99/100, in seconds, for progress
+    that changes every 10 minutes (scaled by the square root of the actual time between
+    changes)."""
+    approach_interval: float = attrs.field(default=75.0, validator=_positive)
+    """The same before progress reaches 99/100, in seconds: the estimate is a step less sure
+    there, so polls are sparser."""
     jitter: float = attrs.field(default=0.2, validator=_fraction)
     """Fraction of each delay that is randomised (the rest is a floor)."""
     error_initial_interval: float = attrs.field(default=2.0, validator=_positive)

@@ -21,7 +21,9 @@ from tavus_async import (
 
 
 async def faces_flow() -> None:
-    async with TavusClient(api_key="k", poll=PollPolicy(timeout=6 * 3600)) as client:
+    async with TavusClient(
+        api_key="k", poll=PollPolicy(timeout=6 * 3600, finish_interval=10.0)
+    ) as client:
         job = await client.faces.create(train_video_url="https://x.test/v.mp4", face_name="Rio")
         _ = assert_type(job, TrainingJob[Face])
         assert_type(job.face_id, str)
