@@ -15,6 +15,9 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["EmulatorClock", "LoopClock", "VirtualClock"]
 
+#: Shortest loop-time sleep of :meth:`LoopClock.wait_until`, in seconds.
+MIN_SLEEP = 1e-3
+
 
 @runtime_checkable
 class EmulatorClock(Protocol):
@@ -60,10 +63,15 @@ class LoopClock:
         return (now - self._origin) * self.speed
 
     async def wait_until(self, deadline: float) -> None:
-        """Sleep (in loop time) until emulated ``deadline``."""
+        """Sleep (in loop time) until emulated ``deadline``; never returns before it."""
         remaining = deadline - self.time()
         if remaining > 0:
             await asyncio.sleep(remaining / self.speed)
+        # A timer may fire a hair early (the loop's clock resolution). A sleep of that hair
+        # could return at once again on a virtual loop clock, so the top-up is 1 ms more.
+        remaining = deadline - self.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining / self.speed + MIN_SLEEP)
 
     def __repr__(self) -> str:
         return f"LoopClock(speed={self.speed:g})"

@@ -784,10 +784,7 @@ class Emulator:
                         await self._post_callback(record.callback_url, payload)
             if state.done_at is None:
                 return
-            # A timer may fire a hair before its deadline (the loop's clock resolution):
-            # waiting again for that same instant could return at once, forever. The next
-            # look is at least a millisecond later.
-            await self.clock.wait_until(max(record.created + state.done_at, self.now() + 1e-3))
+            await self.clock.wait_until(record.created + state.done_at)
 
     async def _post_callback(self, url: str, payload: dict[str, Any]) -> None:
         if self._session is None:
