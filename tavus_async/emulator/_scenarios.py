@@ -9,6 +9,7 @@ percentage for a long step"), and the ``realistic`` curve varies per face, seede
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,7 @@ import attrs
 
 __all__ = [
     "CURVES",
+    "DRAWN",
     "ERROR_MESSAGES",
     "SCENARIOS",
     "FaceState",
@@ -48,6 +50,22 @@ ERROR_MESSAGES: dict[str, str] = {
 
 Points = tuple[tuple[float, int], ...]
 
+
+def _line(start: float, end: float, low: int, high: int) -> Points:
+    """Whole percents from ``low`` to ``high``, evenly spread over ``[start, end)``."""
+    count = high - low + 1
+    return tuple((start + (end - start) * i / count, low + i) for i in range(count))
+
+
+def _sigmoid() -> Points:
+    # A logistic curve: slow start, fast middle, and steps that keep getting longer at the end.
+    points: list[tuple[float, int]] = [(0.0, 0)]
+    for percent in range(1, 100):
+        fraction = 0.5 + math.log(percent / (100 - percent)) / 12.0
+        points.append((max(fraction, points[-1][0]), percent))
+    return tuple(points)
+
+
 # Step curves: (fraction of the training time, progress percent reached at that fraction).
 # Progress holds each value until the next point: long plateaus, uneven steps.
 CURVES: dict[str, Points] = {
@@ -67,16 +85,36 @@ CURVES: dict[str, Points] = {
     ),
     "slow_finish": tuple((0.6 * i / 90, i) for i in range(0, 91, 3))
     + tuple((0.6 + 0.4 * (i - 90) / 10, i) for i in range(91, 100)),
+    # Shapes built to break a cadence: progress that says nothing, or says the wrong thing.
+    "silent": ((0.0, 0),),
+    "queue_first": ((0.0, 0), *_line(0.3, 1.0, 1, 99)),
+    "stall_last": _line(0.0, 0.6, 0, 99),
+    "hundred_early": _line(0.0, 0.8, 0, 100),
+    "stall_mid": (*_line(0.0, 0.25, 0, 50), *_line(0.65, 1.0, 51, 99)),
+    "sigmoid": _sigmoid(),
+    "coarse": ((0.0, 0), (0.25, 25), (0.5, 50), (0.75, 75)),
+    "jump_finish": tuple((i / 100, i) for i in range(0, 91, 5)),
+    "early_done": _line(0.0, 1.0, 0, 60),
+    "backwards": (*_line(0.0, 0.4, 0, 80), *_line(0.4, 1.0, 0, 99)),
+    "stuck_low": ((0.0, 0), (0.05, 10)),
 }
+#: Curves drawn per face from its seed (see :func:`make_curve`).
+DRAWN = ("realistic", "noisy")
 
 
 def make_curve(name: str, rng: random.Random) -> Points:
-    """A named curve; ``realistic`` draws uneven steps and plateaus from ``rng``."""
+    """A named curve; ``realistic`` and ``noisy`` are drawn per face from ``rng``.
+
+    ``realistic`` has uneven steps and plateaus; ``noisy`` follows the clock but reads up to
+    eight points off, in both directions.
+    """
+    if name == "noisy":
+        return tuple((i / 100, max(0, min(99, i + rng.randint(-8, 8)))) for i in range(100))
     if name != "realistic":
         try:
             return CURVES[name]
         except KeyError:
-            known = ", ".join(sorted([*CURVES, "realistic"]))
+            known = ", ".join(sorted([*CURVES, *DRAWN]))
             msg = f"unknown curve {name!r}; known: {known}"
             raise ValueError(msg) from None
     points: list[tuple[float, int]] = [(0.0, 0)]
@@ -111,8 +149,8 @@ class Scenario:
     Args:
         duration: Seconds from creation to ``completed`` (default 3.5 h). For Phoenix-4.5
             faces this is the tuning time after the preview.
-        curve: Progress curve name (``realistic``, ``plateaus``, ``slow_finish``,
-            ``linear``) or explicit ``(fraction_of_duration, percent)`` steps.
+        curve: Progress curve name (a key of :data:`CURVES`, or ``realistic`` / ``noisy``,
+            drawn per face) or explicit ``(fraction_of_duration, percent)`` steps.
         fail: An error type from the reference (e.g. ``"video_codec"``): the training ends
             in ``error`` with that message.
         fail_at: Fraction of ``duration`` at which the failure happens.
@@ -120,6 +158,9 @@ class Scenario:
             (``status: completed``, ``finetune_status: training``); ``None`` for other
             models.
         finetune_fail: Phoenix-4.5: tuning ends in ``errored`` instead of ``completed``.
+        created_at_skew: Seconds added to the face's ``created_at`` as served: a server whose
+            clocks disagree, or a naive timestamp in another time zone (``-5 * 3600`` makes
+            the face look five hours older). The training itself is unchanged.
     """
 
     duration: float = attrs.field(default=3.5 * 3600)
@@ -128,6 +169,7 @@ class Scenario:
     fail_at: float = 0.3
     preview_after: float | None = None
     finetune_fail: bool = False
+    created_at_skew: float = 0.0
 
     @duration.validator
     def _check_duration(self, _attr: Any, value: float) -> None:
@@ -205,7 +247,8 @@ class Scenario:
 
 def _progress(points: Points, fraction: float) -> int:
     index = bisect.bisect_right([f for f, _ in points], fraction) - 1
-    return min(99, points[max(index, 0)][1])
+    # 100/100 only when a curve asks for it (some servers show it before they finish).
+    return min(100, points[max(index, 0)][1])
 
 
 @attrs.frozen(kw_only=True)
@@ -229,9 +272,8 @@ class Rule:
 #: Named scenarios for the standalone server and the control API.
 SCENARIOS: dict[str, Scenario] = {
     "realistic": Scenario(),
-    "plateaus": Scenario(curve="plateaus"),
-    "slow_finish": Scenario(curve="slow_finish"),
-    "linear": Scenario(curve="linear"),
+    "noisy": Scenario(curve="noisy"),
+    **{name: Scenario(curve=name) for name in CURVES},
     "quick": Scenario(duration=60.0, curve="linear"),
     "early_failure": Scenario.failure("download_link", at=0.02, duration=3.5 * 3600),
     "failure": Scenario.failure("video_codec", at=0.3),

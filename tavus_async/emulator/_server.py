@@ -107,6 +107,8 @@ class Emulator:
         faults: :class:`Fault` objects to inject.
         seed: Seed for ids, progress curves and faults (same seed, same run).
         epoch: Wall-clock time at emulated time 0 (default: now); served in ``Date``.
+        date_skew: Seconds added to the ``Date`` header (a server whose clock is off), or
+            ``None`` to send an empty one (a server that gives no usable ``Date``).
         callbacks: ``"deliver"`` (default), ``"drop"`` (lose every callback) or
             ``"duplicate"`` (deliver each twice).
         host, port: Where :meth:`start` listens (port 0: any free port).
@@ -125,6 +127,7 @@ class Emulator:
         faults: Iterable[Fault] = (),
         seed: int | None = 0,
         epoch: dt.datetime | None = None,
+        date_skew: float | None = 0.0,
         callbacks: CallbackMode = "deliver",
         host: str = "127.0.0.1",
         port: int = 0,
@@ -137,6 +140,7 @@ class Emulator:
         self.faults = FaultInjector(faults, seed=seed)
         self.seed = seed
         self.epoch = epoch or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.date_skew = date_skew
         self.callback_mode: CallbackMode = callbacks
         self.record_requests = record_requests
         self.host, self.port = host, port
@@ -393,8 +397,13 @@ class Emulator:
             # aiohttp's own answers are text; the API's are JSON {"message": ...}.
             response = _json({"message": exc.reason}, status=exc.status)
         if not response.prepared:
-            # Emulated wall time, so clients can relate created_at to "now".
-            response.headers["Date"] = email.utils.format_datetime(self.wall(), usegmt=True)
+            # Emulated wall time, so clients can relate created_at to "now". (aiohttp would add
+            # a real Date of its own: an empty one is how this emulates "no Date".)
+            if self.date_skew is None:
+                response.headers["Date"] = ""
+            else:
+                served = self.wall() + dt.timedelta(seconds=self.date_skew)
+                response.headers["Date"] = email.utils.format_datetime(served, usegmt=True)
         return response
 
     @web.middleware

@@ -109,7 +109,7 @@ class FaceRecord:
     ) -> dict[str, Any]:
         """The Get (or List item) JSON under ``names`` (face or replica naming)."""
         state = self.state(now)
-        created = epoch + dt.timedelta(seconds=self.created)
+        created = epoch + dt.timedelta(seconds=self.created + self.scenario.created_at_skew)
         changed = self.updated if self.updated is not None else self.created
         if state.done_at is None and self.face_type == "user":
             # Finished: updated when it finished (or renamed after that).
