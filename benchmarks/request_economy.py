@@ -1,22 +1,30 @@
-"""Request economy of waiting: requests per job and detection latency, in virtual time.
+"""Request economy of waiting, on a family of progress shapes built to be hard.
 
-Each policy waits for the same set of trainings (same seed, same curves) on the emulator, on
-virtual loop time, so hours pass in milliseconds and every policy sees identical trainings:
+Every policy waits for the same trainings (same seed, same curves, same durations) on the
+emulator, on virtual loop time, so hours pass in milliseconds:
 
-* ``default``: tavus_async's default :class:`PollPolicy`;
-* ``finish 10 s``: the default with denser polling around the estimated finish
-  (``finish_interval=10``, the knob that trades requests for latency);
-* ``fixed 30 s`` and ``fixed 120 s``: a plain poller, the baseline;
-* ``callback``: a job whose callback reaches this client's receiver (polling as safety net).
+* ``default``: tavus_async's default :class:`PollPolicy`, ``await job`` in one process;
+* ``stateless``: a worker that polls from a brand-new client for every poll
+  (``client.faces.job(face_id, state=…).poll_once()``), passing the state along;
+* ``fixed 30 s``, ``fixed 60 s``, ``fixed 120 s``: a plain poller, the baselines.
 
-Detection latency is the time from the moment the face completed (or failed) on the emulator
-to the moment ``await job`` returned. Each job trains for 3.5 h give or take 3 minutes (drawn
-from the seed), so a fixed poller's grid does not line up with the finish by construction.
+Requests per job include the create. Detection latency runs from the moment the face
+completed (or failed) on the emulator to the moment the wait returned.
 
-The targets (<= 100 requests, <= 15 s mean latency) are for the three curves with plateaus and
-uneven steps (``TARGET_SHAPES``; the "target curves" rows). ``jump_finish`` completes from
-90/100 without ever showing 99/100: it shows what the cadence's last-step rule costs when a
-training skips that step. ``early_failure`` fails 50 s in.
+The family (``FAMILY``): informative curves (progress that moves through the training),
+silent progress, shapes where progress misleads (stuck on its last value, 100/100 early, a
+finish from 60/100, a curve that keeps slowing, coarse jumps), trainings resumed by another
+process with ``created_at`` hours off or no ``Date`` at all, a failure at 30 %, and durations
+from one to six hours. The target rows use durations drawn from 2.8 to 4.2 h.
+
+The verdicts:
+
+* every target shape: no worse than a fixed 120 s poller on both axes (<= 105 requests,
+  mean latency <= 60 s); informative shapes: <= 100 requests and <= 15 s; silent progress:
+  <= 100 requests and <= 60 s (aim: 45 s);
+* the floor: the default's mean latency is no worse than what a fixed poller spending the
+  same number of requests gets (interpolated between the three fixed pollers);
+* the stateless worker within 10 % of the default on requests and on mean latency.
 
 Run alone: ``python benchmarks/request_economy.py [--quick]``.
 """
@@ -26,9 +34,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
+import math
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +52,53 @@ from tavus_async import PollPolicy, TavusClient, TrainingError
 from tavus_async.emulator import Emulator, Rule, Scenario
 
 KEY = "bench-key"
-DURATION = 3.5 * 3600
+HOUR = 3600.0
+TARGET = (2.8, 4.2)
 
-#: Curve shapes: name -> scenario. "realistic" draws a different curve for every face.
-SHAPES: dict[str, Scenario] = {
-    "realistic": Scenario(duration=DURATION, curve="realistic"),
-    "plateaus": Scenario(duration=DURATION, curve="plateaus"),
-    "slow_finish": Scenario(duration=DURATION, curve="slow_finish"),
-    "jump_finish": Scenario(duration=DURATION, curve=tuple((i / 100, i) for i in range(0, 91, 5))),
-    "early_failure": Scenario.failure("download_link", at=0.004, duration=DURATION),
-}
-#: The curves the targets are measured on.
-TARGET_SHAPES = ("realistic", "plateaus", "slow_finish")
-TARGET_ROW = "target curves"
+INFORMATIVE, SILENT, HARD, CLOCK, FAILURE, SWEEP = (
+    "informative", "silent", "hard", "clock", "failure", "sweep",
+)  # fmt: skip
+
+
+@attrs.frozen
+class Shape:
+    """One row of the family: a scenario, how long its trainings take, how it is waited for."""
+
+    name: str
+    scenario: Scenario
+    kind: str
+    hours: tuple[float, float] = TARGET
+    resumed: bool = False
+    """Waited for by another client, from the face id alone (no local creation time)."""
+    no_date: bool = False
+    """Served by an emulator whose responses carry no usable ``Date``."""
+
+
+def _curve(name: str, **kwargs: Any) -> Scenario:
+    return Scenario(curve=name, **kwargs)
+
+
+FAMILY: tuple[Shape, ...] = (
+    *(Shape(n, _curve(n), INFORMATIVE) for n in (
+        "realistic", "plateaus", "slow_finish", "linear", "queue_first", "stall_mid", "noisy",
+        "backwards",
+    )),
+    Shape("silent", _curve("silent"), SILENT),
+    *(Shape(n, _curve(n), HARD) for n in (
+        "stall_last", "hundred_early", "sigmoid", "coarse", "jump_finish", "early_done",
+        "stuck_low",
+    )),
+    Shape("resumed, realistic", _curve("realistic"), CLOCK, resumed=True),
+    Shape("resumed, created_at 5 h old", _curve("realistic", created_at_skew=-5 * HOUR),
+          CLOCK, resumed=True),
+    Shape("resumed, silent, created_at 3 h old", _curve("silent", created_at_skew=-3 * HOUR),
+          CLOCK, resumed=True),
+    Shape("resumed, no Date", _curve("realistic"), CLOCK, resumed=True, no_date=True),
+    Shape("failure at 30 %", Scenario(curve="realistic", fail="video_codec", fail_at=0.3),
+          FAILURE),
+    *(Shape(f"{n} {h:g} h", _curve(n), SWEEP, hours=(h * 0.99, h * 1.01))
+      for n in ("silent", "realistic") for h in (1, 2, 5, 6)),
+)  # fmt: skip
 
 
 def fixed(interval: float) -> PollPolicy:
@@ -65,18 +109,15 @@ def fixed(interval: float) -> PollPolicy:
         max_interval=interval,
         backoff_factor=1.0,
         jitter=0.0,
+        learn_duration=False,
+        window_interval=1e6,
+        finish_interval=1e6,
     )
 
 
-CALLBACK = "callback"
-
-POLICIES: dict[str, Callable[[], PollPolicy]] = {
-    "default": PollPolicy,
-    CALLBACK: PollPolicy,  # the default policy, with a callback to this client's receiver
-    "finish 10 s": lambda: PollPolicy(finish_interval=10.0),
-    "fixed 30 s": lambda: fixed(30.0),
-    "fixed 120 s": lambda: fixed(120.0),
-}
+DEFAULT, STATELESS = "default", "stateless"
+FIXED = {"fixed 30 s": 30.0, "fixed 60 s": 60.0, "fixed 120 s": 120.0}
+POLICIES = (DEFAULT, STATELESS, *FIXED)
 
 
 @attrs.frozen
@@ -89,104 +130,290 @@ class Result:
     latency: float
 
 
-async def _measure(
-    policy_name: str, make_policy: Callable[[], PollPolicy], jobs_per_shape: int, seed: int
-) -> list[Result]:
+@attrs.frozen
+class Sizes:
+    """Trainings per shape: for the default and the stateless worker, and for fixed pollers."""
+
+    ours: int
+    baseline: int
+    shapes: tuple[str, ...] | None = None
+    """Only these shapes (``None``: the whole family)."""
+
+    def family(self) -> tuple[Shape, ...]:
+        """The shapes measured at this size."""
+        if self.shapes is None:
+            return FAMILY
+        return tuple(s for s in FAMILY if s.name in self.shapes)
+
+
+FULL, QUICK = Sizes(40, 16), Sizes(4, 2)
+TINY = Sizes(1, 1, ("realistic", "silent", "stall_last", "failure at 30 %"))  # the smoke test
+
+
+def _durations(seed: int, count: int) -> dict[str, list[float]]:
+    draw = random.Random(seed)
+    return {s.name: [draw.uniform(*s.hours) * HOUR for _ in range(count)] for s in FAMILY}
+
+
+async def _measure(policy: str, shapes: Sequence[Shape], count: int, seed: int) -> list[Result]:
     # The client's jitter draws from the global generator: seed it too, for a replayable run.
     random.seed(seed)
-    draw = random.Random(seed)
+    durations = _durations(seed, FULL.ours)
+    results: list[Result] = []
+    groups = {False: [s for s in shapes if not s.no_date], True: [s for s in shapes if s.no_date]}
+    for no_date, members in groups.items():
+        if members:
+            results += await _measure_group(policy, members, count, durations, no_date=no_date)
+    return results
+
+
+async def _measure_group(
+    policy: str,
+    shapes: Sequence[Shape],
+    count: int,
+    durations: dict[str, list[float]],
+    *,
+    no_date: bool,
+) -> list[Result]:
     rules = [
         Rule(
-            name_contains=f"[{name}] {i};",
-            scenario=attrs.evolve(scenario, duration=draw.uniform(DURATION - 180, DURATION + 180)),
+            name_contains=f"[{shape.name}] {i};",
+            scenario=attrs.evolve(shape.scenario, duration=durations[shape.name][i]),
         )
-        for name, scenario in SHAPES.items()
-        for i in range(jobs_per_shape)
+        for shape in shapes
+        for i in range(count)
     ]
+    poll = PollPolicy() if policy in (DEFAULT, STATELESS) else fixed(FIXED[policy])
     results: list[Result] = []
     async with (
         # Per-route counters, not a request log: the log would cost memory and scans.
-        Emulator(api_key=KEY, seed=seed, rules=rules, record_requests=False) as emu,
-        TavusClient(
-            api_key=KEY, base_url=emu.url, poll=make_policy(), max_polls_per_second=None
-        ) as client,
+        Emulator(
+            api_key=KEY,
+            seed=1,
+            rules=rules,
+            record_requests=False,
+            date_skew=None if no_date else 0.0,
+        ) as emu,
+        TavusClient(api_key=KEY, base_url=emu.url, poll=poll, max_polls_per_second=None) as ours,
+        TavusClient(api_key=KEY, base_url=emu.url, poll=poll, max_polls_per_second=None) as other,
     ):
-        entries: list[tuple[str, Any]] = []
-        receiver = client.callbacks.serve(host="127.0.0.1", port=0)
-        callback_url = await receiver.__aenter__() if policy_name == CALLBACK else None
-        for shape in SHAPES:
-            for i in range(jobs_per_shape):
-                job = await client.faces.create(
-                    train_video_url="https://cdn.test/v.mp4",
-                    face_name=f"[{shape}] {i};",
-                    callback_url=callback_url,
-                )
-                entries.append((shape, job))
 
-        async def wait(shape: str, job: Any) -> None:
+        async def wait(shape: Shape, i: int) -> None:
+            job = await ours.faces.create(
+                train_video_url="https://cdn.test/v.mp4", face_name=f"[{shape.name}] {i};"
+            )
+            token = None if shape.resumed else job.state
             with contextlib.suppress(TrainingError):  # failures are timed like successes
-                await job
+                if policy == STATELESS:
+                    await _stateless(emu.url, job.face_id, token)
+                elif shape.resumed:
+                    await other.faces.job(job.face_id)
+                else:
+                    await job
             returned = emu.now()
             finished = emu.finish_time(job.face_id)
             assert finished is not None
             # The create counts too: "requests per job" is everything the job cost.
             requests = 1 + emu.counters[f"GET /v2/faces/{job.face_id}"]
-            results.append(Result(shape, policy_name, requests, returned - finished))
+            results.append(Result(shape.name, policy, requests, returned - finished))
 
-        try:
-            await asyncio.gather(*(wait(shape, job) for shape, job in entries))
-        finally:
-            if callback_url is not None:
-                await receiver.__aexit__(None, None, None)
+        await asyncio.gather(*(wait(shape, i) for shape in shapes for i in range(count)))
     return results
 
 
-def measure(*, quick: bool = False, seed: int = 1) -> list[Result]:
-    """Run every policy over every shape; same seed, so the same trainings."""
-    return measure_sizes(jobs_per_shape=5 if quick else 100, seed=seed)
+async def _stateless(url: str, face_id: str, state: str | None) -> None:
+    """A worker that keeps nothing between polls but the state it was handed."""
+    if state is not None:
+        await asyncio.sleep(PollPolicy().initial_interval)
+    while True:
+        async with TavusClient(api_key=KEY, base_url=url, max_polls_per_second=None) as client:
+            result = await client.faces.job(face_id, state=state).poll_once()
+        if result.done:  # completed or failed: timed alike
+            return
+        state = result.state
+        await asyncio.sleep(result.next_delay)
 
 
-def measure_sizes(*, jobs_per_shape: int, seed: int = 1) -> list[Result]:
-    """Run every policy over ``jobs_per_shape`` trainings of every shape."""
-    jobs = jobs_per_shape
+def measure(sizes: Sizes = FULL, *, seed: int = 1) -> list[Result]:
+    """Every policy on every shape, on the same trainings."""
     results: list[Result] = []
-    for name, make in POLICIES.items():
-        results += run_virtual(lambda name=name, make=make: _measure(name, make, jobs, seed))
+    shapes = sizes.family()
+    for policy in POLICIES:
+        count = sizes.baseline if policy in FIXED else sizes.ours
+
+        def run(policy: str = policy, count: int = count) -> Awaitable[list[Result]]:
+            return _measure(policy, shapes, count, seed)
+
+        results += run_virtual(run)
     return results
 
 
-def summarise(results: Sequence[Result]) -> list[list[Any]]:
-    """Rows: policy, shape, requests/job, mean and p95 latency."""
-    rows: list[list[Any]] = []
-    for policy in dict.fromkeys(r.policy for r in results):
-        for shape in [*SHAPES, TARGET_ROW]:
-            chosen = [
-                r
-                for r in results
-                if r.policy == policy
-                and (r.shape == shape or (shape == TARGET_ROW and r.shape in TARGET_SHAPES))
-            ]
-            rows.append(
-                [
-                    policy,
-                    shape,
-                    f"{mean([r.requests for r in chosen]):.1f}",
-                    f"{mean([r.latency for r in chosen]):.1f}",
-                    f"{percentile([r.latency for r in chosen], 0.95):.1f}",
-                ]
+async def _callback_waits(count: int) -> list[Result]:
+    async with (
+        Emulator(api_key=KEY, seed=1, record_requests=False) as emu,
+        TavusClient(api_key=KEY, base_url=emu.url, max_polls_per_second=None) as client,
+        client.callbacks.serve(host="127.0.0.1", port=0) as callback_url,
+    ):
+
+        async def one(i: int) -> Result:
+            job = await client.faces.create(
+                train_video_url="https://cdn.test/v.mp4", callback_url=callback_url
             )
-    return rows
+            await job
+            finished = emu.finish_time(job.face_id)
+            assert finished is not None
+            requests = 1 + emu.counters[f"GET /v2/faces/{job.face_id}"]
+            return Result("realistic", "callback", requests, emu.now() - finished)
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-HEADERS = ["policy", "curve", "requests/job", "mean latency s", "p95 latency s"]
+def measure_callbacks(count: int) -> list[Result]:
+    """Trainings created with this client's callback URL: polling is only a safety net."""
+    return run_virtual(lambda: _callback_waits(count))
+
+
+# ---------------------------------------------------------------------- reading the results
+
+
+def _pick(results: Sequence[Result], shape: str, policy: str) -> list[Result]:
+    return [r for r in results if r.shape == shape and r.policy == policy]
+
+
+def _means(chosen: Sequence[Result]) -> tuple[float, float, float]:
+    latencies = [r.latency for r in chosen]
+    return mean([r.requests for r in chosen]), mean(latencies), percentile(latencies, 0.95)
+
+
+def fixed_latency_at(results: Sequence[Result], shape: str, requests: float) -> float:
+    """Latency a fixed poller spending ``requests`` gets on ``shape``.
+
+    Interpolated (log-log, latency ∝ 1/requests for a fixed poller) between the three fixed
+    pollers measured in the same run; extrapolated with the same law beyond them.
+    """
+    points = sorted(_means(_pick(results, shape, name))[:2] for name in FIXED)
+    points = [(r, lat) for r, lat in points if r > 0 and lat > 0]
+    if not points:
+        return math.nan
+    if requests <= points[0][0]:
+        r0, l0 = points[0]
+        return l0 * r0 / requests
+    if requests >= points[-1][0]:
+        r0, l0 = points[-1]
+        return l0 * r0 / requests
+    for (r0, l0), (r1, l1) in itertools.pairwise(points):
+        if r0 <= requests <= r1:
+            w = (math.log(requests) - math.log(r0)) / (math.log(r1) - math.log(r0))
+            return math.exp(math.log(l0) + w * (math.log(l1) - math.log(l0)))
+    return math.nan  # pragma: no cover
+
+
+def target_of(shape: Shape) -> tuple[float, float] | None:
+    """(requests, mean latency) the default must meet on ``shape``, or None (reported only)."""
+    if shape.kind == INFORMATIVE:
+        return (100.0, 15.0)
+    if shape.kind == SILENT:
+        return (100.0, 60.0)
+    if shape.kind in (HARD, CLOCK):
+        return (105.0, 60.0)
+    return None
+
+
+@attrs.frozen
+class Row:
+    """A shape's line in the table."""
+
+    shape: Shape
+    default: tuple[float, float, float]
+    stateless: tuple[float, float, float]
+    fixed: dict[str, tuple[float, float, float]]
+    floor: float
+    """A fixed poller's latency at the default's number of requests."""
+
+    @property
+    def meets_target(self) -> bool | None:
+        """The default meets the shape's target (None when it has none)."""
+        target = target_of(self.shape)
+        if target is None:
+            return None
+        return self.default[0] <= target[0] and self.default[1] <= target[1]
+
+    @property
+    def meets_floor(self) -> bool:
+        """The default is no worse than a fixed poller spending as many requests."""
+        return not self.default[1] > self.floor * 1.05  # 5 %: the fixed pollers' own noise
+
+
+def rows(results: Sequence[Result]) -> list[Row]:
+    """One :class:`Row` per shape measured."""
+    measured = {r.shape for r in results}
+    out = []
+    for shape in (s for s in FAMILY if s.name in measured):
+        default = _means(_pick(results, shape.name, DEFAULT))
+        out.append(
+            Row(
+                shape=shape,
+                default=default,
+                stateless=_means(_pick(results, shape.name, STATELESS)),
+                fixed={name: _means(_pick(results, shape.name, name)) for name in FIXED},
+                floor=fixed_latency_at(results, shape.name, default[0]),
+            )
+        )
+    return out
+
+
+def stateless_ratios(table_rows: Sequence[Row]) -> tuple[float, float]:
+    """Stateless over in-process, requests and mean latency, over every shape."""
+    ours_req = mean([r.default[0] for r in table_rows])
+    ours_lat = mean([r.default[1] for r in table_rows])
+    their_req = mean([r.stateless[0] for r in table_rows])
+    their_lat = mean([r.stateless[1] for r in table_rows])
+    return their_req / ours_req, their_lat / ours_lat
+
+
+HEADERS = [
+    "shape", "kind", "default req", "mean s", "p95 s", "stateless req", "mean s",
+    "fixed 30 s", "fixed 60 s", "fixed 120 s", "fixed at same req", "target",
+]  # fmt: skip
+
+
+def summarise(results: Sequence[Result]) -> list[list[str]]:
+    """Table rows: per shape, every policy side by side, and the verdicts."""
+    lines = []
+    for row in rows(results):
+        target = target_of(row.shape)
+        verdict = ""
+        if target is not None:
+            verdict = f"<= {target[0]:g}, <= {target[1]:g} s: " + (
+                "met" if row.meets_target else "MISSED"
+            )
+        floor = f"{row.floor:.1f} s " + ("(ok)" if row.meets_floor else "(WORSE)")
+        lines.append(
+            [
+                row.shape.name,
+                row.shape.kind,
+                f"{row.default[0]:.1f}",
+                f"{row.default[1]:.1f}",
+                f"{row.default[2]:.1f}",
+                f"{row.stateless[0]:.1f}",
+                f"{row.stateless[1]:.1f}",
+                *(f"{row.fixed[n][0]:.0f} / {row.fixed[n][1]:.0f} s" for n in FIXED),
+                floor,
+                verdict,
+            ]
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer jobs per curve")
+    parser.add_argument("--quick", action="store_true", help="fewer trainings per shape")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    print(table(HEADERS, summarise(measure(quick=args.quick, seed=args.seed))))
+    results = measure(QUICK if args.quick else FULL, seed=args.seed)
+    print(table(HEADERS, summarise(results)))
+    req, lat = stateless_ratios(rows(results))
+    print(f"\nstateless worker / one process: requests {req:.2f}x, mean latency {lat:.2f}x")
     return 0
 
 

@@ -1,77 +1,101 @@
-"""When to poll next: a pure function of what a job has seen so far.
+"""When to poll next: a pure function of what a job has seen, which can be serialized.
 
 No I/O and no clock of its own: callers pass ``now`` (monotonic seconds) and the faces they
-read. :class:`Cadence` turns that into the delay before the next poll.
+read. :class:`Cadence` turns them into the delay before the next poll.
 
-* **Ramp.** Intervals grow from ``initial_interval`` by ``backoff_factor`` to the plateau
-  ``max_interval`` (a :func:`backoff.expo` generator): an early failure is seen within
-  seconds, and the long middle of a 3-4 hour training costs 12 polls an hour.
-* **Estimate.** Once ``training_progress`` has moved, the finish (ETA) is estimated as the
-  latest of: the average rate since an anchor (the face's ``created_at`` read against the
-  server's ``Date`` header, so a job resumed in another process estimates at once; else the
-  first observation), the rate over the recent past (a training that slows near the end is
-  not declared overdue for an hour), and the last progress change plus half a typical step
-  (at least one more step must happen, and it was seen up to a poll late).
-* **Density.** Polling density proportional to the square root of the probability density
-  of finishing minimises latency for a given number of requests. The finish is modelled as
-  a heavy-tailed (Student-t-like) distribution around the estimate, of scale σ: the typical
-  time between progress changes, since progress that moves every ten minutes cannot place
-  the finish more precisely. The rule then gives polls spaced
-  ``interval × √(σ / 10 min) × (1 + ((t − ETA)/σ)²)``, within ``[min_interval, ramp]``:
-  densest around the estimate, thinning out quadratically on both sides, back to the plateau
-  when progress stalls well past the estimate. The √σ (not σ) is the same rule across
-  trainings: a finish spread over a longer window earns more polls, not only wider ones.
-* **Last step.** ``training_progress`` counts whole percents, so at 99/100 the next change
-  can only be the finish: ``interval`` is ``finish_interval`` there. Before it, the finish is
-  usually at least one more step away, a step the estimate cannot place, so ``interval`` is
-  the larger ``approach_interval``: most of the requests go where the finish actually is,
-  and a training that completes without showing 99/100 is still seen within a minute or two.
-* **Distrust.** A jump of a third of the scale in one step means the progress signal is too
-  coarse to extrapolate; the estimate is ignored (plateau cadence) until progress moves
-  normally again. Progress that goes backwards restarts the estimate.
-* **Faults.** Transient failures use their own :func:`backoff.expo` sequence, reset by the
+**The rule.** Poll density proportional to the square root of the hazard of the finish
+minimises detection latency for a given number of requests (Keller's optimal checking
+schedule): ``n(t) = √(h(t) / 2c)``. The next poll comes when ``∫ n`` over the wait reaches 1.
+The hazard ``h`` is that of the belief about the finish (:mod:`tavus_async._estimate`),
+a mixture of
+
+* the **duration prior** (:mod:`tavus_async._prior`), counted from the face's creation. The
+  creation time is known exactly for a job this client created. For a resumed job it is the
+  face's ``created_at`` read against the server's ``Date``: corrected by the skew the client
+  has seen on its own creations, checked against the progress observed, and dropped when
+  implausible, in which case the prior's residual-life form is used;
+* the **progress model**, weighed by its plausibility and its track record.
+
+The two parts have their own price ``c``, set by ``PollPolicy.window_interval`` (the spacing
+at the prior's median) and ``PollPolicy.finish_interval`` (the spacing where progress
+expects the finish within ten minutes). Predictions that come from a stall are priced like
+the prior.
+
+**Floors and caps.**
+
+* *Insurance.* The density never falls below ``INSURANCE`` (half) of what the prior alone
+  would ask. Progress can be perfectly regular and still wrong at the end (a training that
+  completes at 60/100), and this keeps the expected-duration window watched.
+* *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
+  price rises steeply, so no progress signal, however misleading, can spend more than a
+  bounded number of requests.
+* *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up (a
+  :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
+* *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the
   next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound.
-* **Safety net.** With a callback to rely on, only a check right away, then polls from
+* *Safety net.* With a callback to rely on: a check right away, then polls from
   ``callback_safety_start`` (face age) every ``callback_safety_interval``.
 
 Every delay is jittered with a floor (:func:`~tavus_async._policies.jittered`).
-See ``benchmarks/request_economy.py`` for what this costs and buys.
+
+**Durable.** :meth:`Cadence.to_state` and :meth:`Cadence.from_state` carry everything above
+across processes (:mod:`tavus_async._durable`). A stateless worker that passes the state
+along polls as one long-lived process would. See ``benchmarks/request_economy.py`` for what
+the cadence costs and buys on progress shapes built to break it.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import backoff
 
+from ._durable import VERSION, CadenceState
+from ._estimate import (
+    FORGIVE,
+    RESTART,
+    STEP_SPREAD,
+    ProgressModel,
+    evidence_step,
+    progress_model,
+    progress_weight,
+)
 from ._models import Face
 from ._policies import PollPolicy, jittered
+from ._prior import DurationPrior
 
 __all__ = ["Cadence"]
 
-#: A one-step progress change at least this large makes the estimate untrustworthy.
-JUMP = 0.34
-#: Minimum progress movement and time span before the rate is trusted.
-MIN_MOVE = 0.04
-MIN_SPAN = 60.0
-#: Created-at ages outside this range are treated as clock trouble and ignored.
-MAX_AGE = 14 * 24 * 3600.0
-CLOCK_SLACK = 2.0
-#: Floor of the uncertainty σ, and the horizon of the "recent" rate.
-MIN_SIGMA = 60.0
-RECENT_HORIZON = 1200.0
-#: At the last progress change, the next change is at least this many σ away.
-NEXT_STEP = 0.5
-#: Change points kept for the recent rate (bounded memory per job).
-KEEP_CHANGES = 24
-#: Progress of the last step (99/100): the next change can only be the finish.
-LAST_STEP = 0.99
-#: The step time at which ``finish_interval`` and ``approach_interval`` apply as given.
-REFERENCE_STEP = 600.0
+#: The hazard at which ``finish_interval`` is the spacing: a finish due in about 10 minutes.
+REFERENCE_HAZARD = 1.0 / 600.0
+#: Least density, as a share of the density the prior alone asks for.
+INSURANCE = 0.5
+#: Progress-driven polls before progress gets dearer.
+PROGRESS_ALLOWANCE = 40.0
+#: Points of the integral of the density over one wait.
+GRID = 24
+#: Change points kept: the first two, and the most recent ones.
+KEEP_POINTS = 12
+#: A server-derived age outside these bounds (seconds) is clock trouble.
+MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0
+#: A server-derived age more than this factor (plus the margin, seconds) away from the age
+#: progress explains means the server's clocks cannot be trusted for this job.
+ANCHOR_FACTOR, ANCHOR_MARGIN = 4.0, 3600.0
+#: Changes and span needed before progress can check the anchor.
+ANCHOR_CHANGES, ANCHOR_SPAN = 3, 600.0
+#: A restored state this old (or from the future) has an unusable clock.
+MAX_ELAPSED = 30 * 24 * 3600.0
+#: A wall-clock restore this much sooner than the suggested delay distrusts the wall clock.
+EARLY = 0.25
+#: Prior odds (log) of a server-derived start against an unknown one: even. Trainings
+#: outliving their anchored prior by far (a time zone, a server hours off) drop the anchor.
+ANCHOR_ODDS = 0.0
+_TINY = 1e-300
+
+Density = Callable[[float], tuple[float, float, float]]
 
 
 def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
@@ -79,26 +103,83 @@ def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
     return gen
 
 
+def _epoch(when: dt.datetime) -> float:
+    return when.timestamp()
+
+
 class Cadence:
     """Poll-delay decisions for one job. See the module docstring for the rules."""
 
     __slots__ = (
-        "_anchor",
-        "_changes",
-        "_distrust",
+        "_anchor_evidence",
+        "_attributed",
+        "_c_prior",
+        "_date_offset",
+        "_error_waits",
         "_errors",
+        "_evidence",
         "_hint",
-        "_last",
-        "_n_changes",
+        "_last_poll",
+        "_model",
+        "_points",
         "_policy",
+        "_polls",
+        "_previous_poll",
         "_ramp",
-        "created_at",
+        "_ramp_steps",
+        "_skew",
+        "_step",
+        "_tuning",
+        "first_seen",
+        "prior",
         "safety_net",
+        "skew_sample",
+        "source",
+        "start",
     )
 
-    def __init__(self, policy: PollPolicy, *, safety_net: bool = False) -> None:
+    def __init__(
+        self,
+        policy: PollPolicy,
+        prior: DurationPrior,
+        *,
+        safety_net: bool = False,
+        start: float | None = None,
+        server_date: dt.datetime | None = None,
+        clock_skew: float | None = None,
+    ) -> None:
         self._policy = policy
+        #: The duration prior this job uses (a snapshot of the client's, taken at the start).
+        self.prior = prior
         self.safety_net = safety_net
+        #: Local clock time at which the face was created, when known.
+        self.start = start
+        #: Where :attr:`start` came from: "local", "server", "observed"; None if unknown.
+        self.source: str | None = "local" if start is not None else None
+        #: Local time of the first read.
+        self.first_seen: float | None = None
+        #: Server age minus our own, seen on a face this client created (for the client).
+        self.skew_sample: float | None = None
+        self._skew = clock_skew
+        self._points: list[tuple[float, float]] = []
+        self._model: ProgressModel | None = None
+        self._step: float | None = None
+        self._evidence = 0.0
+        self._anchor_evidence = ANCHOR_ODDS
+        self._attributed = 0.0
+        self._polls = 0
+        self._last_poll: float | None = None
+        self._previous_poll: float | None = None
+        self._tuning = False
+        # The prior's price: window_interval is the spacing at its median's hazard (as 2c).
+        self._c_prior = policy.window_interval**2 * prior.hazard(prior.median)
+        # The server's Date at creation relates our clock to the one other workers read.
+        self._date_offset: float | None = (
+            _epoch(server_date) + 0.5 - start
+            if server_date is not None and start is not None
+            else None
+        )
+        self._ramp_steps = 0
         self._ramp = _primed(
             backoff.expo(
                 base=policy.backoff_factor,
@@ -106,18 +187,10 @@ class Cadence:
                 max_value=policy.max_interval,
             )
         )
-        self._errors: Generator[Any, Any, None] | None = None
+        self._errors = 0
+        self._error_waits: Generator[Any, Any, None] | None = None
         # backoff.runtime turns a server hint into a wait; we use it as a lower bound.
         self._hint = _primed(backoff.runtime(value=lambda hint: hint or 0.0))
-        self._anchor: tuple[float, float] | None = None  # (time, progress) origin
-        self._last: tuple[float, float] | None = None  # (time first seen, progress)
-        self._changes: collections.deque[tuple[float, float]] = collections.deque(
-            maxlen=KEEP_CHANGES
-        )
-        self._n_changes = 0  # progress changes since the anchor
-        self._distrust = False
-        #: Local clock time at which the face was created, when it could be derived.
-        self.created_at: float | None = None
 
     @property
     def policy(self) -> PollPolicy:
@@ -128,57 +201,225 @@ class Cadence:
 
     def observe(self, now: float, face: Face, *, server_date: dt.datetime | None) -> None:
         """Record a successful read of ``face`` at ``now``; resets the fault backoff."""
-        self._errors = None
-        if self.created_at is None and face.created_at is not None and server_date is not None:
-            age = (server_date - face.created_at).total_seconds()
-            # The Date header has whole seconds: a face read right after its creation can look
-            # a second younger than zero.
-            if -CLOCK_SLACK <= age <= MAX_AGE:
-                self.created_at = now - max(age, 0.0)
+        self._errors, self._error_waits = 0, None
+        self._polls += 1
+        if server_date is not None:
+            # Date has whole seconds: the server's time was, on average, half a second later.
+            self._date_offset = _epoch(server_date) + 0.5 - now
+        self._anchor(now, face, server_date)
+        if self.first_seen is None:
+            self.first_seen = now
+        before, self._last_poll = self._last_poll, now
+        self._previous_poll = before
+        if before is not None:
+            self._weigh_anchor(before, now)
+        if before is not None and self._model is not None:
+            self._evidence = evidence_step(
+                self._evidence,
+                model=self._model,
+                prior_sf=self._prior_sf(now),
+                prior_sf_before=self._prior_sf(before),
+                before=before,
+                now=now,
+            )
+        status = face.status
+        if status.is_success and not status.is_failure:
+            # Phoenix-4.5 tuning after the preview: progress has nothing left to say.
+            self._tuning, self._points, self._model = True, [], None
+            return
         progress = face.progress
-        if progress is None or not (face.status.is_known and not face.status.is_terminal):
+        if progress is None or not status.is_known or status.is_terminal:
             return
-        if self._anchor is None:
-            # Anchor at creation (progress 0) when known: includes the time already spent.
-            origin = self.created_at
-            self._anchor = (origin, 0.0) if origin is not None else (now, progress)
-        if self._last is not None and progress == self._last[1]:
+        points = self._points
+        if points and progress <= points[-1][1]:
+            if progress < points[-1][1] - RESTART:
+                # Progress went well back: start estimating afresh from here.
+                self._points, self._model, self._evidence = [(now, progress)], None, 0.0
             return
-        if self._last is not None:
-            step = progress - self._last[1]
-            if step < 0:
-                # Progress went backwards: start estimating afresh from here.
-                self._anchor, self._distrust = (now, progress), False
-                self._changes.clear()
-                self._n_changes = 0
+        when = now if before is None else 0.5 * (before + now)
+        if points and self._evidence < 0.0 and self._on_time(when - points[-1][0]):
+            self._evidence *= FORGIVE
+        points.append((when, progress))
+        if len(points) > KEEP_POINTS + 2:
+            del points[2]
+        self._model = progress_model(points, start=self.start, now=now)
+        if self._model is not None:
+            self._step = self._model.step
+
+    def _on_time(self, step: float) -> bool:
+        # The change came no later than the model's 90 % bound for one step.
+        return self._step is None or step <= self._step * math.exp(1.28 * STEP_SPREAD)
+
+    def _anchor(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
+        created = face.created_at
+        if created is None or server_date is None:
+            return
+        server_age = (server_date - created).total_seconds()
+        if self.source == "local":
+            if self.skew_sample is None and self.start is not None:
+                self.skew_sample = server_age - (now - self.start)
+            return
+        if self.source is not None or self.first_seen is not None:
+            return  # decided at the first read
+        age = server_age - (self._skew or 0.0)
+        if MIN_AGE <= age <= MAX_AGE:
+            self.start, self.source = now - max(age, 0.0), "server"
+        else:
+            self.source = "distrusted"
+
+    def _weigh_anchor(self, before: float, now: float) -> None:
+        """A server-derived start is itself a prediction ("it ends soon, it is 3 h in").
+
+        Weighed against an unknown start by the survival each predicted since the last poll,
+        like the progress model; once it is the less likely of the two, it is dropped.
+        """
+        if self.source != "server" or self.start is None or self.first_seen is None:
+            return
+        prior = self.prior
+        anchored = math.log(
+            max(prior.sf(now - self.start), _TINY) / max(prior.sf(before - self.start), _TINY)
+        )
+        unanchored = math.log(
+            max(prior.residual_sf(now - self.first_seen), _TINY)
+            / max(prior.residual_sf(before - self.first_seen), _TINY)
+        )
+        self._anchor_evidence += anchored - unanchored
+        if self._anchor_evidence < 0.0:
+            self.start, self.source = None, "distrusted"
+
+    def _check_anchor(self, now: float) -> None:
+        """Progress as a witness of the face's age.
+
+        A server-derived start that progress contradicts gives way to the age progress
+        explains (its value over its current rate); so does an unknown start (no ``Date``,
+        or one already dropped). Progress curves are rarely straight (queues, slow starts,
+        slow finishes), so a server's word is only overruled beyond a factor of
+        ``ANCHOR_FACTOR``: clock trouble (a time zone, a server hours off) is larger than that.
+        """
+        if self.source in ("local", "observed"):
+            return
+        points = self._points
+        moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
+        if len(moves) < ANCHOR_CHANGES or moves[-1][0] - moves[0][0] < ANCHOR_SPAN:
+            return
+        rate = (moves[-1][1] - moves[0][1]) / (moves[-1][0] - moves[0][0])
+        if rate <= 0.0:
+            return
+        explained = moves[-1][1] / rate + (now - moves[-1][0])
+        if self.source == "server" and self.start is not None:
+            claimed = now - self.start
+            if (
+                explained / ANCHOR_FACTOR - ANCHOR_MARGIN
+                <= claimed
+                <= ANCHOR_FACTOR * explained + ANCHOR_MARGIN
+            ):
+                return
+        observed = now - explained
+        self.start, self.source = min(observed, self.first_seen or observed), "observed"
+
+    # ------------------------------------------------------------------ belief
+
+    def _prior_sf(self, t: float) -> float:
+        if self.start is not None:
+            return self.prior.sf(t - self.start)
+        origin = self.first_seen if self.first_seen is not None else t
+        return self.prior.residual_sf(t - origin)
+
+    def _prior_sf_pdf(self, t: float) -> tuple[float, float]:
+        if self.start is not None:
+            age = t - self.start
+            return self.prior.sf(age), self.prior.pdf(age)
+        origin = self.first_seen if self.first_seen is not None else t
+        r = t - origin
+        return self.prior.residual_sf(r), self.prior.residual_pdf(r)
+
+    def _belief(self, now: float, *, commit: bool) -> Density:
+        """``t -> (n², survival, progress share of n²)`` for the belief as of ``now``.
+
+        ``commit`` keeps the progress model for judging the next poll (a query does not).
+        """
+        policy = self._policy
+        model = None if self._tuning else progress_model(self._points, start=self.start, now=now)
+        if commit:
+            self._model = model
+            if model is not None:
+                self._step = model.step
+        weight = 0.0
+        if model is not None:
+            changes = sum(1 for p in self._points[1:] if p[1] > self._points[0][1])
+            weight = progress_weight(
+                model,
+                changes=changes,
+                evidence=self._evidence,
+                prior=self.prior,
+                start=self.start,
+                now=now,
+            )
+        sf0 = self._prior_sf(now)
+        a = (1.0 - weight) / max(sf0, _TINY)
+        b = weight / max(model.sf(now), _TINY) if model is not None and weight > 0.0 else 0.0
+        c_prior = self._c_prior
+        c_progress = policy.finish_interval**2 * REFERENCE_HAZARD
+        if self._attributed > PROGRESS_ALLOWANCE:
+            c_progress *= (self._attributed / PROGRESS_ALLOWANCE) ** 4
+        floor = INSURANCE * INSURANCE
+
+        def density(t: float) -> tuple[float, float, float]:
+            s0, f0 = self._prior_sf_pdf(t)
+            by_prior = a * f0
+            survival = a * s0
+            by_progress = 0.0
+            if b and model is not None:
+                f1 = b * model.pdf(t)
+                survival += b * model.sf(t)
+                if model.stretched:
+                    by_prior += f1
+                else:
+                    by_progress = f1
+            survival = max(survival, _TINY)
+            progress_part = by_progress / survival / c_progress
+            n2 = by_prior / survival / c_prior + progress_part
+            insured = floor * f0 / max(s0, _TINY) / c_prior
+            return max(n2, insured), survival, progress_part
+
+        return density
+
+    def eta(self, now: float) -> float | None:
+        """The median of the belief about the finish (local time), or ``None`` if unknown.
+
+        The prior's alone until progress says more; then their mixture.
+        """
+        if self.start is None and self.first_seen is None:
+            return None
+        density = self._belief(now, commit=False)
+        horizon = now + 48 * 3600.0
+        if density(horizon)[1] > 0.5:
+            return None
+        low, high = now, horizon
+        for _ in range(40):
+            mid = 0.5 * (low + high)
+            if density(mid)[1] > 0.5:
+                low = mid
             else:
-                self._distrust = step >= JUMP
-        self._last = (now, progress)
-        self._changes.append(self._last)
-        self._n_changes += 1
+                high = mid
+        return high
 
-    def sigma(self) -> float:
-        """Uncertainty of the estimate: the typical time between progress changes."""
-        if self._anchor is None or self._last is None or self._n_changes < 2:
-            return MIN_SIGMA
-        return max(MIN_SIGMA, (self._last[0] - self._anchor[0]) / (self._n_changes - 1))
+    def finished(self, now: float, face: Face) -> float | None:
+        """The duration of a training that just reached its final success, if well measured.
 
-    def eta(self) -> float | None:
-        """Estimated local clock time of the finish, or ``None`` when there is no estimate."""
-        if self._anchor is None or self._last is None or self._distrust:
+        The finish lies between the previous read and this one: their midpoint, from a start
+        this client knows. ``None`` for failures, unknown starts and Phoenix-4.5 previews.
+        """
+        status = face.status
+        if not status.is_success or self.start is None or self.source == "observed":
             return None
-        (t0, p0), (t1, p1) = self._anchor, self._last
-        moved, span = p1 - p0, t1 - t0
-        if moved < MIN_MOVE or span < MIN_SPAN or p1 >= 1.0:
+        tuning = face.finetune_status
+        if (tuning is not None and not tuning.is_success) or (
+            tuning is None and face.is_phoenix_45
+        ):
             return None
-        estimate = t1 + (1.0 - p1) * span / moved
-        # The recent rate wins when it is slower: trainings that slow down near the end.
-        horizon = max(RECENT_HORIZON, 0.25 * span)
-        recent = [c for c in self._changes if c[0] >= t1 - horizon]
-        if len(recent) >= 2 and recent[-1][1] > recent[0][1]:
-            rate = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
-            estimate = max(estimate, t1 + (1.0 - p1) / rate)
-        return max(estimate, t1 + NEXT_STEP * self.sigma())
+        before = self._previous_poll if self._previous_poll is not None else now
+        return 0.5 * (before + now) - self.start
 
     # ------------------------------------------------------------------ delays
 
@@ -191,21 +432,35 @@ class Cadence:
         policy = self._policy
         if self.safety_net:
             delay = jittered(policy.callback_safety_interval, policy.jitter)
-            if self.created_at is not None:
+            if self.start is not None:
                 # The start is a floor, never jittered earlier: before it, the callback is
                 # expected and polling would only cost requests.
-                delay = max(delay, self.created_at + policy.callback_safety_start - now)
+                delay = max(delay, self.start + policy.callback_safety_start - now)
             return max(delay, self._server_hint(retry_after))
-        delay = float(next(self._ramp))
-        eta = self.eta()
-        if eta is not None and self._last is not None:
-            sigma = self.sigma()
-            last_step = self._last[1] >= LAST_STEP
-            interval = policy.finish_interval if last_step else policy.approach_interval
-            x = (now - eta) / sigma
-            spacing = interval * math.sqrt(sigma / REFERENCE_STEP) * (1.0 + x * x)
-            delay = min(delay, max(policy.min_interval, spacing))
+        cap = float(next(self._ramp))
+        self._ramp_steps += 1
+        self._check_anchor(now)
+        density = self._belief(now, commit=True)
+        n2, _, progress_part = density(now)
+        if n2 > 0.0:
+            self._attributed += progress_part / n2
+        delay = self._next_poll(now, cap, density)
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
+
+    def _next_poll(self, now: float, cap: float, density: Density) -> float:
+        """The wait after which the expected number of polls due, ``∫ n``, reaches one."""
+        step = cap / GRID
+        done = 0.0
+        before = math.sqrt(density(now)[0])
+        for i in range(1, GRID + 1):
+            current = math.sqrt(density(now + i * step)[0])
+            share = 0.5 * (before + current) * step
+            if done + share >= 1.0:
+                fraction = (1.0 - done) / share
+                return max(self._policy.min_interval, (i - 1 + fraction) * step)
+            done += share
+            before = current
+        return cap
 
     def _server_hint(self, retry_after: float | None) -> float:
         return float(self._hint.send(retry_after))
@@ -213,13 +468,116 @@ class Cadence:
     def after_error(self, *, retry_after: float | None = None) -> float:
         """Delay before retrying after a transient failure (connection, 5xx, 429, garbage)."""
         policy = self._policy
-        if self._errors is None:
-            self._errors = _primed(
+        if self._error_waits is None:
+            self._error_waits = _primed(
                 backoff.expo(
                     base=2,
                     factor=policy.error_initial_interval,
                     max_value=policy.error_max_interval,
                 )
             )
-        delay = jittered(float(next(self._errors)), policy.jitter)
+        self._errors += 1
+        delay = jittered(float(next(self._error_waits)), policy.jitter)
         return max(delay, self._server_hint(retry_after))
+
+    # ------------------------------------------------------------------ durable state
+
+    def adopt(self, policy: PollPolicy, face_id: str) -> Cadence:
+        """The same memory under another policy (a later wait with ``policy=``)."""
+        now = self._policy.clock()
+        state = self.to_state(face_id, now=now, wall=0.0, delay=0.0)
+        adopted = Cadence.from_state(state, policy, now=now, server_date=None, wall=0.0)
+        adopted._date_offset = self._date_offset
+        adopted.skew_sample = self.skew_sample
+        return adopted
+
+    def to_state(self, face_id: str, *, now: float, wall: float, delay: float) -> CadenceState:
+        """Everything this cadence knows, on a clock other processes can read.
+
+        ``wall`` is the wall clock's epoch seconds, used only when no server ``Date`` was seen.
+        """
+        if self._date_offset is not None:
+            clock, saved = "date", now + self._date_offset
+        else:
+            clock, saved = "wall", wall
+
+        def rel(t: float | None) -> float | None:
+            return None if t is None else round(t - now, 1)
+
+        return CadenceState(
+            version=VERSION,
+            face_id=face_id,
+            clock=clock,
+            saved=round(saved, 1),
+            delay=round(delay, 1),
+            start=rel(self.start),
+            source=self.source,
+            first=rel(self.first_seen),
+            last=rel(self._last_poll),
+            points=tuple((round(t - now, 1), round(p * 1000)) for t, p in self._points),
+            evidence=round(self._evidence, 3),
+            anchor=round(self._anchor_evidence, 3),
+            attributed=round(self._attributed, 2),
+            polls=self._polls,
+            ramp=self._ramp_steps,
+            errors=self._errors,
+            step=None if self._step is None else round(self._step, 1),
+            tuning=self._tuning,
+            prior=(round(self.prior.median, 1), round(self.prior.spread, 4)),
+            safety_net=self.safety_net,
+        )
+
+    @classmethod
+    def from_state(
+        cls,
+        state: CadenceState,
+        policy: PollPolicy,
+        *,
+        now: float,
+        server_date: dt.datetime | None,
+        wall: float,
+    ) -> Cadence:
+        """The cadence ``state`` describes, in this process's clock at ``now``.
+
+        Elapsed time since the state was saved is measured on its own clock (the server's
+        ``Date`` of this read, or the wall clock); when that is impossible or absurd, the
+        delay the cadence had suggested is taken as the elapsed time.
+        """
+        shared: float | None = None
+        if state.clock == "date" and server_date is not None:
+            shared = _epoch(server_date) + 0.5
+        elif state.clock == "wall":
+            shared = wall
+        elapsed = None if shared is None else shared - state.saved
+        if elapsed is None or not -1.0 <= elapsed <= MAX_ELAPSED:
+            elapsed = state.delay
+        elif state.clock == "wall" and elapsed < EARLY * state.delay:
+            # Back far sooner than suggested, by a wall clock: more likely a clock that does
+            # not move with the worker's (virtual time, a reset) than so early a worker.
+            elapsed = state.delay
+        base = now - max(elapsed, 0.0)
+
+        def local(t: float | None) -> float | None:
+            return None if t is None else base + t
+
+        prior = DurationPrior(*state.prior)
+        cadence = cls(policy, prior, safety_net=state.safety_net, start=local(state.start))
+        cadence.source = state.source
+        cadence.first_seen = local(state.first)
+        cadence._last_poll = local(state.last)
+        cadence._points = [(base + t, p / 1000.0) for t, p in state.points]
+        cadence._evidence = state.evidence
+        cadence._anchor_evidence = state.anchor
+        cadence._attributed = state.attributed
+        cadence._polls = state.polls
+        for _ in range(min(state.errors, 64)):
+            cadence.after_error()
+        cadence._step = state.step
+        cadence._tuning = state.tuning
+        for _ in range(min(state.ramp, 64)):
+            next(cadence._ramp)
+        cadence._ramp_steps = state.ramp
+        cadence._model = (
+            None if state.tuning else progress_model(cadence._points, start=cadence.start, now=base)
+        )
+        return cadence

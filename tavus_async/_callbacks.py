@@ -29,7 +29,7 @@ import attrs
 
 from ._converter import structure
 from ._errors import CallbackError, ResponseValidationError
-from ._jobs import JobHub
+from ._hub import JobHub
 from ._models import TrainingCallback
 from ._validation import check_url
 

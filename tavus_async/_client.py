@@ -13,7 +13,7 @@ from ._conversations import ConversationsService
 from ._errors import ClientClosedError, InvalidArgumentError
 from ._faces import FacesService, ReplicasService
 from ._http import HTTPSession, Secret
-from ._jobs import JobHub
+from ._hub import JobHub
 from ._policies import PollPolicy, RetryPolicy
 from ._validation import check_timeout, check_url
 from ._voices import VoicesService

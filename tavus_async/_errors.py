@@ -4,6 +4,7 @@ The hierarchy::
 
     TavusError
     ├── InvalidArgumentError        bad input, caught before any request (also a ValueError)
+    │   └── CadenceStateError       a cadence state token that cannot be used (see PollResult.state)
     ├── ClientClosedError           the client was used after close() (also a RuntimeError)
     ├── APIError                    something went wrong talking to the API
     │   ├── APIStatusError          a non-2xx response: .status .message .body .request_id
@@ -45,6 +46,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CadenceStateError",
     "CallbackError",
     "ClientClosedError",
     "ConflictError",
@@ -73,6 +75,14 @@ class InvalidArgumentError(TavusError, ValueError):
     """An argument was refused before any request was sent (e.g. a relative URL).
 
     Wrong *types* raise :class:`TypeError` instead, as for any Python API.
+    """
+
+
+class CadenceStateError(InvalidArgumentError):
+    """A cadence state token (``PollResult.state``) that cannot be used.
+
+    It is malformed or truncated, was written by a newer tavus_async (an unknown version is
+    refused, never guessed at), or belongs to another face. Nothing is sent.
     """
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import attrs
 
 from ._converter import structure
+from ._durable import decode
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -27,8 +28,10 @@ from ._errors import (
     TrainingMayHaveStartedError,
 )
 from ._http import HTTPSession, Response, Retry, _UnsentError
-from ._jobs import JobHub, Polled, TrainingJob, as_completed, settle
+from ._hub import JobHub
+from ._jobs import TrainingJob, as_completed
 from ._models import Face, FaceStatus, Replica
+from ._outcome import Polled, settle
 from ._pages import paginate
 from ._policies import PollPolicy
 from ._sansio import parse_retry_after
@@ -207,6 +210,7 @@ class _TrainingResource(Generic[FaceT]):
             status=created.status or FaceStatus.STARTED,
             callback_url=callback_url,
             created_at=self._hub.policy.clock(),
+            created_date=response.server_date,
         )
 
     # ------------------------------------------------------------------ read
@@ -309,24 +313,48 @@ class _TrainingResource(Generic[FaceT]):
 
     # ------------------------------------------------------------------ jobs
 
-    def job(self, face_id: str, *, expect_callback: bool = False) -> TrainingJob[FaceT]:
+    def job(
+        self,
+        face_id: str,
+        *,
+        expect_callback: bool | None = None,
+        state: str | None = None,
+    ) -> TrainingJob[FaceT]:
         """A handle on the training of ``face_id``, from nothing but the id (no request).
 
-        Use it to resume waiting in another process: ``await client.faces.job(id)``.
+        Use it to resume waiting in another process: ``await client.faces.job(id)``. A worker
+        that polls once per process passes the previous poll's state along, and polls as
+        economically as one long-lived process::
+
+            result = await client.faces.job(face_id, state=state).poll_once()
+            if not result.done:
+                queue.enqueue_in(result.next_delay, "check", face_id, result.state)
 
         Args:
             face_id: The face's id.
             expect_callback: The training was created with a callback URL that reaches this
                 client's receiver (same ``callback_secret``): poll only as a safety net.
+                Default: as recorded in ``state``, else no.
+            state: A :attr:`PollResult.state` (or :attr:`TrainingJob.state`) of this face,
+                from any process: the cadence carries on from there.
 
         Raises:
             InvalidArgumentError: the id cannot be a face id.
+            CadenceStateError: ``state`` is corrupt, from a newer release, or another face's.
         """
+        face_id = check_id(self._naming.id, face_id)
+        decoded = decode(state, face_id=face_id) if state is not None else None
         return TrainingJob(
-            check_id(self._naming.id, face_id),
+            face_id,
             source=self,
             hub=self._hub,
-            expect_callback=check_bool("expect_callback", expect_callback),
+            expect_callback=(
+                check_bool("expect_callback", expect_callback)
+                if expect_callback is not None
+                else None
+            ),
+            state=decoded,
+            token=state,
         )
 
     async def recover(

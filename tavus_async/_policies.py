@@ -93,6 +93,26 @@ def _deadline(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_deadline(attribute.name, value)
 
 
+#: Durations a prior may be centred on: a minute to two days.
+DURATION_BOUNDS = (60.0, 48 * 3600.0)
+
+
+def _duration_range(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if len(value) != 2:
+        msg = f"{attribute.name} must be (low, high) in seconds, got {value!r}"
+        raise InvalidArgumentError(msg)
+    for item in value:
+        _check_number(attribute.name, item)
+    low, high = value
+    lowest, highest = DURATION_BOUNDS
+    if not lowest <= low <= high <= highest:
+        msg = (
+            f"{attribute.name} must be (low, high) seconds with "
+            f"{lowest:g} <= low <= high <= {highest:g}, got {value!r}"
+        )
+        raise InvalidArgumentError(msg)
+
+
 def _callable(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not callable(value):
         msg = f"{attribute.name} must be callable, got {type(value).__name__}"
@@ -149,19 +169,24 @@ class RetryPolicy:
 class PollPolicy:
     """The cadence and deadline of waiting for a training.
 
-    The cadence: the first poll comes ``initial_interval`` after the wait starts (an early
-    failure, such as an unreachable video, shows quickly); intervals then grow by
-    ``backoff_factor`` to a plateau of ``max_interval`` for the long middle of a
-    3-4 hour training. Once ``training_progress`` allows an estimate of the finish, polls
-    cluster around it. The interval at the estimate is ``finish_interval`` once progress
-    reads 99/100 (only the finish is left) and ``approach_interval`` before that, both for
-    progress that changes every 10 minutes and scaled by the square root of the actual time
-    between changes; it grows quadratically with the distance to the estimate, never below
-    ``min_interval``, and returns to the plateau when progress stalls past the estimate. A
-    ``Retry-After`` on any response is honoured. Every delay is jittered by up to ``jitter``
-    with a floor, so many jobs do not poll in lockstep. Lowering ``finish_interval`` buys
-    earlier detection with more requests; lowering ``approach_interval`` does the same for
-    trainings that complete without showing 99/100 first.
+    Where polls go follows one rule (Keller's optimal checking schedule): poll density
+    proportional to the square root of the *hazard* of the finish, the chance that it
+    happens in the next moment given that it has not happened yet. The belief about the
+    finish mixes a **duration prior** (``expected_duration``, learned from trainings the
+    client watched) with what ``training_progress`` predicts, each weighed by how well it
+    has predicted so far (see ``tavus_async._cadence``). Two prices set how much a second of
+    detection is worth:
+
+    * ``finish_interval``: the spacing where progress places the finish, when it is expected
+      within about ten minutes;
+    * ``window_interval``: the spacing in the middle of ``expected_duration`` when progress
+      says nothing.
+
+    Around them: the first poll comes ``initial_interval`` after the create, intervals grow by
+    ``backoff_factor`` up to ``max_interval``, which keeps watching for failures (a training
+    that fails mid-way is seen within one ``max_interval``); no interval is shorter than
+    ``min_interval``. A ``Retry-After`` on any response is honoured. Every delay is jittered
+    by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
 
     Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
     end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
@@ -186,13 +211,21 @@ class PollPolicy:
     """Densest polling, near the estimated finish, in seconds."""
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
     """Growth of the interval from ``initial_interval`` to the plateau."""
-    finish_interval: float = attrs.field(default=15.0, validator=_positive)
-    """Interval at the estimated finish once progress reads 99/100, in seconds, for progress
-    that changes every 10 minutes (scaled by the square root of the actual time between
-    changes)."""
-    approach_interval: float = attrs.field(default=75.0, validator=_positive)
-    """The same before progress reaches 99/100, in seconds: the estimate is a step less sure
-    there, so polls are sparser."""
+    expected_duration: tuple[float, float] = attrs.field(
+        default=(3 * 3600.0, 4 * 3600.0), converter=tuple, validator=_duration_range
+    )
+    """How long trainings usually take, ``(low, high)`` in seconds (Tavus documents 3-4 h):
+    the central range of the duration prior. The client refines it from trainings it watches
+    finish (see ``learn_duration``)."""
+    finish_interval: float = attrs.field(default=20.0, validator=_positive)
+    """Spacing of polls, in seconds, where progress expects the finish within about ten
+    minutes. Lower: earlier detection, more requests."""
+    window_interval: float = attrs.field(default=75.0, validator=_positive)
+    """Spacing of polls, in seconds, in the middle of ``expected_duration`` when progress
+    says nothing. Lower: earlier detection of silent trainings, more requests."""
+    learn_duration: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    """Refine the duration prior from trainings this client watched finish (no requests are
+    spent on it). Turn off when trainings of very different lengths share one client."""
     jitter: float = attrs.field(default=0.2, validator=_fraction)
     """Fraction of each delay that is randomised (the rest is a floor)."""
     error_initial_interval: float = attrs.field(default=2.0, validator=_positive)

@@ -1,155 +1,498 @@
-"""The polling cadence: where requests go during a multi-hour training.
+"""The polling cadence: where requests go during a multi-hour training, whatever progress does.
 
-The first tests wait for real trainings on the emulator (virtual time) and count the polls
-it received in stretches of the training; the last ones feed observations straight into the
-pure :class:`~tavus_async._cadence.Cadence`, which needs no socket (like the status-to-error
-function in test_sansio).
+The first tests wait for real trainings on the emulator (virtual time) and look at the polls
+it received. The last ones feed observations straight into the pure
+:class:`~tavus_async._cadence.Cadence`, which needs no socket (like the status-to-error
+function in test_sansio), including property tests over random progress histories.
 """
 
 from __future__ import annotations
 
-import math
+import asyncio
+import contextlib
+import datetime as dt
 import random
+import statistics
 from collections.abc import Sequence
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tavus_async import Face, FaceStatus, PollPolicy, TavusClient
+from tavus_async import (
+    Face,
+    FaceStatus,
+    PollPolicy,
+    TavusClient,
+    TrainingFailedError,
+)
 from tavus_async._cadence import Cadence
-from tavus_async.emulator import Emulator, Rule, Scenario
+from tavus_async._durable import decode, encode
+from tavus_async._prior import DurationPrior
+from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
 
 from .conftest import API_KEY
 
-HOURS_3_5 = 3.5 * 3600
-#: Progress every 5 % of the time up to 90/100 at 90 % of the training; the last step varies.
-STEPS = tuple((i / 100, i) for i in range(0, 91, 5))
+HOUR = 3600.0
+VIDEO = "https://cdn.test/v.mp4"
+PRIOR = DurationPrior.from_range(3 * HOUR, 4 * HOUR)
 
 
-async def _final_step_polls(last: int) -> tuple[int, float]:
-    """Polls made while a training sat at ``last``/100 for its final 10 %, and that span."""
-    random.seed(5)  # the jitter: the same cadence on every run
-    curve = (*STEPS, (0.9, last))
-    async with (
-        Emulator(api_key=API_KEY, seed=1) as emu,
-        TavusClient(api_key=API_KEY, base_url=emu.url) as client,
-    ):
-        emu.add_rule(Rule(name_contains="x", scenario=Scenario(curve=curve)))
-        job = await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="x")
-        await job
-        finished = emu.finish_time(job.face_id)
-        assert finished is not None
-        start = finished - 0.1 * HOURS_3_5
-        gets = emu.calls("GET", f"/v2/faces/{job.face_id}")
-        return sum(1 for r in gets if start <= r.time < finished), finished - start
+def _gets(emulator: Emulator, face_id: str) -> list[RecordedRequest]:
+    return emulator.calls("GET", f"/v2/faces/{face_id}")
 
 
-async def test_polls_are_densest_at_99_percent() -> None:
-    # At 99/100 only the finish is left; below it, at least one more step is. The same
-    # 21-minute final step gets several times the polls when it reads 99/100.
-    at_99, span = await _final_step_polls(99)
-    at_90, _ = await _final_step_polls(90)
-    assert at_99 >= 2 * at_90
-    # A training that completes without showing 99/100 is still watched more closely than
-    # the plateau would (at most one poll per jittered max_interval).
-    policy = PollPolicy()
-    assert at_90 > span / (policy.max_interval * (1 - policy.jitter))
-
-
-async def test_stalled_progress_returns_to_the_plateau(emulator: Emulator) -> None:
-    # Progress races to 50/100 in 20 minutes, then sits there: the estimate (finish at
-    # 40 minutes) passes, and polling thins back out to the plateau.
-    emulator.add_rule(
-        Rule(name_contains="stall", scenario=Scenario(curve=((0, 0), (0.05, 25), (0.1, 50))))
-    )
-    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
-        job = await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="stall")
+async def _train(
+    emulator: Emulator,
+    client: TavusClient,
+    name: str,
+    scenario: Scenario,
+) -> tuple[str, float, int]:
+    """Create and await one training: its id, detection latency and requests (with create)."""
+    emulator.add_rule(Rule(name_contains=name, scenario=scenario))
+    job = await client.faces.create(train_video_url=VIDEO, face_name=name)
+    with contextlib.suppress(TrainingFailedError):
         await job
     finished = emulator.finish_time(job.face_id)
     assert finished is not None
-    gets = emulator.calls("GET", f"/v2/faces/{job.face_id}")
-    last_hour = [r for r in gets if finished - 3600 <= r.time < finished]
+    return job.face_id, emulator.now() - finished, 1 + len(_gets(emulator, job.face_id))
+
+
+def _fixed(interval: float) -> PollPolicy:
+    return PollPolicy(
+        initial_interval=interval,
+        min_interval=interval,
+        max_interval=interval,
+        backoff_factor=1.0,
+        jitter=0.0,
+        window_interval=1e6,
+        finish_interval=1e6,
+    )
+
+
+#: Ten trainings of 2.9 to 4.1 hours, offset so that a fixed 120 s poller's latencies are
+#: spread evenly from 6 to 114 s: the 60 s it averages over random phases, not a lucky
+#: alignment of its grid with the finishes.
+DURATIONS = tuple(120.0 * (87 + 4 * k) + 6.0 + 12.0 * ((7 * k) % 10) for k in range(10))
+
+
+async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
+    """Mean requests and latency of one policy over trainings of 2.9 to 4.1 hours."""
+    random.seed(11)  # the jitter: the same run every time
+    results = []
+    async with (
+        Emulator(api_key=API_KEY, seed=3) as emu,
+        TavusClient(api_key=API_KEY, base_url=emu.url, poll=poll) as client,
+    ):
+        for seconds in DURATIONS:
+            scenario = Scenario(duration=seconds, curve=curve)
+            results.append(await _train(emu, client, f"{curve} {seconds}", scenario))
+    return statistics.fmean(r[2] for r in results), statistics.fmean(r[1] for r in results)
+
+
+# ---------------------------------------------------------------------- over the emulator
+
+
+@pytest.mark.parametrize("curve", ["silent", "stall_last", "hundred_early", "early_done"])
+async def test_no_worse_than_a_fixed_120_s_poller_when_progress_says_nothing_useful(
+    curve: str,
+) -> None:
+    # Progress that never moves, sits on 99/100 or 100/100 for the last 40 % or 20 %, or is
+    # perfectly regular and still finishes at 60/100: the same trainings are waited for by
+    # the default and by a fixed 120 s poller, which the default must match on both axes.
+    ours_requests, ours_latency = await _family(curve, PollPolicy())
+    fixed_requests, fixed_latency = await _family(curve, _fixed(120.0))
+    assert ours_requests <= fixed_requests
+    assert ours_latency <= fixed_latency
+
+
+async def test_silent_progress_follows_the_duration_prior(emulator: Emulator) -> None:
+    # 0/100 until the end: polls are sparse while a finish is unlikely (the first two hours:
+    # at most the failure watch's pace) and densest in the expected window.
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        face_id, latency, _ = await _train(emulator, client, "quiet", Scenario(curve="silent"))
+    times = [r.time for r in _gets(emulator, face_id)]
     policy = PollPolicy()
-    # No delay is shorter than the jittered plateau: at most one poll per 240 s, plus one.
-    assert len(last_hour) <= 3600 / (policy.max_interval * (1 - policy.jitter)) + 1
+    early = [t for t in times if 600.0 <= t < 2 * HOUR]
+    window = [t for t in times if 3 * HOUR <= t < 3.5 * HOUR]
+    assert len(early) <= (2 * HOUR - 600.0) / (policy.max_interval * (1 - policy.jitter)) + 1
+    assert len(window) / 0.5 > 3 * len(early) / (2 * HOUR - 600.0) * HOUR
+    assert latency < 2 * policy.window_interval
+
+
+async def test_a_long_last_step_is_watched_more_closely_the_longer_it_lasts(
+    emulator: Emulator,
+) -> None:
+    # 99/100 from 2.1 h of a 3.5 h training: after a short burst (99/100 usually means
+    # soon), the longer it sits there, the more the finish is due, and polls get denser.
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        face_id, latency, requests = await _train(
+            emulator, client, "stuck", Scenario(curve="stall_last")
+        )
+    times = [r.time for r in _gets(emulator, face_id)]
+
+    def spacing(start: float, end: float) -> float:
+        inside = [t for t in times if start <= t < end]
+        return (end - start) / max(len(inside), 1)
+
+    assert spacing(3.0 * HOUR, 3.5 * HOUR) < spacing(2.3 * HOUR, 2.8 * HOUR)
+    assert latency <= 60.0
+    assert requests <= 105
+
+
+async def test_a_created_at_hours_off_is_noticed(emulator: Emulator) -> None:
+    # A face that looks five hours older than it is (a time zone, a server's clock): a
+    # process resuming it estimates its age from created_at and the server's Date, notices
+    # that progress contradicts that, and relies on what it observed.
+    emulator.add_rule(
+        Rule(name_contains="tz", scenario=Scenario(curve="linear", created_at_skew=-5 * HOUR))
+    )
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
+        created = await creator.faces.create(train_video_url=VIDEO, face_name="tz")
+    await asyncio.sleep(HOUR)
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        job = client.faces.job(created.face_id)
+        ages = []
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(600.0)
+                if job.age is not None:
+                    ages.append((emulator.now(), job.age))
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await job
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+    # The server's word (six hours at the resume) is dropped within minutes: progress and
+    # the time the training keeps running both contradict it. The face was created at
+    # emulated time 0, so its true age is the emulator's clock.
+    assert len(ages) > 10
+    assert all(abs(age - now) < 0.5 * HOUR for now, age in ages)
+    finished = emulator.finish_time(created.face_id)
+    assert finished is not None
+    assert emulator.now() - finished <= 60.0
+
+
+async def test_a_created_at_in_the_future_or_no_date_leaves_the_age_unknown() -> None:
+    # created_at after the server's Date, or no Date at all: no age is made up.
+    for skew, date_skew in ((2 * HOUR, 0.0), (0.0, None)):
+        async with Emulator(api_key=API_KEY, seed=2, date_skew=date_skew) as emu:
+            emu.add_rule(
+                Rule(
+                    name_contains="x",
+                    scenario=Scenario(curve="silent", duration=HOUR, created_at_skew=skew),
+                )
+            )
+            async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
+                created = await creator.faces.create(train_video_url=VIDEO, face_name="x")
+            async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
+                job = client.faces.job(created.face_id)
+                await job.refresh()
+                await job.poll_once()
+                assert job.age is None
+                eta = job.eta
+                # Without an age, the estimate is that of a training caught at a random moment.
+                assert eta is not None
+                assert 0 < eta < 4 * HOUR
+                await job
+            assert len(_gets(emu, created.face_id)) < HOUR / 60.0
+
+
+async def _eta_samples(
+    emulator: Emulator, client: TavusClient, curve: str
+) -> list[tuple[float, float, float]]:
+    """(age, ETA, the ETA's error) every 15 minutes while a training of ``curve`` is awaited."""
+    emulator.add_rule(Rule(name_contains=curve, scenario=Scenario(curve=curve)))
+    job = await client.faces.create(train_video_url=VIDEO, face_name=curve)
+    seen: list[tuple[float, float, float]] = []
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(900.0)
+            age, eta = job.age, job.eta
+            if age is not None and eta is not None:
+                seen.append((emulator.now(), age, eta))
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await job
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    finished = emulator.finish_time(job.face_id)
+    assert finished is not None
+    return [(age, eta, now + eta - finished) for now, age, eta in seen]
+
+
+async def test_the_eta_is_the_prior_until_progress_says_more(emulator: Emulator) -> None:
+    # Silent progress: from the first poll, age + ETA stays within the expected 3-4 h (not
+    # "~15 h" then "~28 h"). Moving progress: the estimate narrows as it comes in.
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        silent = await _eta_samples(emulator, client, "silent")
+        linear = await _eta_samples(emulator, client, "linear")
+    within = [age + eta for age, eta, _ in silent if age < 3 * HOUR]
+    assert len(within) >= 10
+    assert all(3 * HOUR <= total <= 4 * HOUR for total in within)
+    errors = [abs(error) for age, _, error in linear if age > HOUR]
+    assert errors[-1] < errors[0]
+    assert errors[-1] < 600.0
+
+
+async def test_the_client_learns_how_long_its_trainings_take(emulator: Emulator) -> None:
+    # Three one-hour trainings watched to the end: the fourth, silent, is expected around
+    # one hour, not at 3.5 h, without a single extra request.
+    emulator.add_rule(Rule(name_contains="short", scenario=Scenario(duration=HOUR)))
+    emulator.add_rule(Rule(name_contains="quiet", scenario=Scenario(duration=HOUR, curve="silent")))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        fresh = await client.faces.create(train_video_url=VIDEO, face_name="quiet before")
+        await fresh.refresh()
+        await fresh.poll_once()
+        before = fresh.eta
+        for i in range(3):
+            await (await client.faces.create(train_video_url=VIDEO, face_name=f"short {i}"))
+        sent = client.requests_sent
+        job = await client.faces.create(train_video_url=VIDEO, face_name="quiet after")
+        result = await job.poll_once()
+        after = job.eta
+        assert client.requests_sent == sent + 2  # the create and the poll
+        await job
+    assert before is not None
+    assert after is not None
+    assert before > 3 * HOUR
+    assert after < 2 * HOUR
+    assert not result.done
+
+
+async def test_a_stateless_worker_polls_like_one_process(emulator: Emulator) -> None:
+    # The same training, waited for in one process and by a worker that builds a new
+    # client for every poll and passes only the state along: the same polls (jitter off).
+    policy = PollPolicy(jitter=0.0)
+    emulator.add_rule(Rule(name_contains="steady", scenario=Scenario(curve="plateaus")))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url, poll=policy) as client:
+        one = await client.faces.create(train_video_url=VIDEO, face_name="steady one")
+        two = await client.faces.create(train_video_url=VIDEO, face_name="steady two")
+        state = two.state
+
+        async def worker() -> None:
+            nonlocal state
+            await asyncio.sleep(policy.initial_interval)
+            while True:
+                async with TavusClient(
+                    api_key=API_KEY, base_url=emulator.url, poll=policy
+                ) as fresh:
+                    result = await fresh.faces.job(two.face_id, state=state).poll_once()
+                if result.done:
+                    return
+                assert len(result.state) < 1024
+                state = result.state
+                await asyncio.sleep(result.next_delay)
+
+        await asyncio.gather(one.wait(), worker())
+    in_process = [r.time for r in _gets(emulator, one.face_id)]
+    stateless = [r.time for r in _gets(emulator, two.face_id)]
+    assert abs(len(stateless) - len(in_process)) <= max(2, 0.05 * len(in_process))
+    finished = emulator.finish_time(two.face_id)
+    assert finished is not None
+    assert stateless[-1] - finished <= (in_process[-1] - finished) + 15.0
 
 
 # ---------------------------------------------------------------------- the pure cadence
 
-#: No jitter and a flat ramp, so a delay is exactly the rule's value.
-EXACT = PollPolicy(initial_interval=300.0, jitter=0.0)
+EXACT = PollPolicy(jitter=0.0)
 
 
-def _face(progress: int) -> Face:
-    return Face(face_id="r1", status=FaceStatus.STARTED, training_progress=f"{progress}/100")
+def _face(progress: int | None, status: FaceStatus = FaceStatus.STARTED) -> Face:
+    text = None if progress is None else f"{progress}/100"
+    return Face(face_id="r1", status=status, training_progress=text)
 
 
-def _fed(steps: Sequence[int], step_time: float, policy: PollPolicy = EXACT) -> Cadence:
-    """A cadence that saw progress ``steps[k]`` first at ``k * step_time``."""
-    cadence = Cadence(policy)
-    for k, progress in enumerate(steps):
-        cadence.observe(k * step_time, _face(progress), server_date=None)
-    return cadence
+def _run(
+    curve: Sequence[tuple[float, int]],
+    duration: float,
+    policy: PollPolicy = EXACT,
+) -> tuple[int, float, Cadence]:
+    """Wait for a training with this step curve on the pure cadence: polls, latency."""
+    cadence = Cadence(policy, PRIOR, start=0.0)
+
+    def progress_at(t: float) -> int:
+        value = 0
+        for fraction, percent in curve:
+            if t >= fraction * duration:
+                value = percent
+        return value
+
+    t, polls = policy.initial_interval, 0
+    while t < duration:
+        polls += 1
+        cadence.observe(t, _face(progress_at(t)), server_date=None)
+        t += cadence.after_success(t)
+    return polls + 1, t - duration, cadence
 
 
-@pytest.mark.parametrize("step_time", [300.0, 600.0, 2400.0])
-@pytest.mark.parametrize(
-    ("last", "interval"), [(99, EXACT.finish_interval), (95, EXACT.approach_interval)]
-)
-def test_interval_at_the_estimate(step_time: float, last: int, interval: float) -> None:
-    # One percent per step: the estimate is one step after the last change for 99/100
-    # (five for 95/100), and the interval there scales with the square root of the step.
-    cadence = _fed(range(last + 1), step_time)
-    eta = cadence.eta()
-    assert eta is not None
-    assert eta == pytest.approx(last * step_time + (100 - last) * step_time)
-    assert cadence.sigma() == pytest.approx(step_time)
-    delay = cadence.after_success(eta)
-    assert delay == pytest.approx(interval * math.sqrt(step_time / 600.0))
+def test_window_interval_is_the_spacing_at_the_prior_median() -> None:
+    cadence = Cadence(EXACT, PRIOR, start=0.0)
+    t = PRIOR.median
+    cadence.observe(t - 100.0, _face(0), server_date=None)
+    cadence.observe(t, _face(0), server_date=None)
+    for _ in range(12):  # past the ramp
+        cadence.after_success(t)
+    assert cadence.after_success(t) == pytest.approx(EXACT.window_interval, rel=0.15)
+    sparser = Cadence(attrs.evolve(EXACT, window_interval=150.0), PRIOR, start=0.0)
+    sparser.observe(t, _face(0), server_date=None)
+    for _ in range(12):
+        sparser.after_success(t)
+    assert sparser.after_success(t) == pytest.approx(150.0, rel=0.15)
 
 
-def test_intervals_grow_away_from_the_estimate() -> None:
-    cadence = _fed(range(100), 600.0)
-    eta = cadence.eta()
-    assert eta is not None
-    at, before, after = (cadence.after_success(eta + d) for d in (0.0, -600.0, 600.0))
-    assert at < before
-    assert at < after
-    # Two step times past the estimate with no finish: (1 + 2²) times the interval.
-    assert cadence.after_success(eta + 1200.0) == pytest.approx(5 * at)
+def test_finish_interval_prices_polls_where_progress_expects_the_finish() -> None:
+    # One percent every minute: at 99/100 the finish is one step away.
+    curve = [(i / 100, i) for i in range(100)]
+    quick = _run(curve, 100 * 60.0, attrs.evolve(EXACT, finish_interval=10.0))
+    slow = _run(curve, 100 * 60.0, attrs.evolve(EXACT, finish_interval=40.0))
+    assert quick[0] > slow[0]
+    assert quick[1] < slow[1]
 
 
-def test_a_jump_in_progress_is_not_extrapolated() -> None:
-    # 5 → 60 in one step: too coarse to extrapolate, so the plateau, not a dense burst.
-    cadence = _fed([0, 5, 60], 600.0)
-    assert cadence.eta() is None
-    assert cadence.after_success(1300.0) == EXACT.max_interval
+def test_informative_progress_places_the_finish() -> None:
+    # Steady progress over 3.5 h: detection within seconds, far fewer requests than 30 s.
+    curve = [(i / 100, i) for i in range(100)]
+    polls, latency, _ = _run(curve, 3.5 * HOUR)
+    assert latency < 15.0
+    assert polls < 100
 
 
-def test_progress_going_backwards_restarts_the_estimate() -> None:
-    cadence = _fed([*range(0, 60, 5), 10], 600.0)
-    # Only one point since the restart: no estimate until progress moves again.
-    assert cadence.eta() is None
-    cadence.observe(13 * 600.0, _face(20), server_date=None)
-    cadence.observe(14 * 600.0, _face(30), server_date=None)
-    eta = cadence.eta()
-    assert eta is not None
-    # 10 points per step time since the restart: 70 more points take 7 step times.
-    assert eta == pytest.approx(14 * 600.0 + 7 * 600.0)
+def test_one_hundred_percent_while_training_says_nothing_more() -> None:
+    # 100/100 but still "started": the progress signal is exhausted, the prior takes over
+    # (no burst of polls betting on an immediate finish).
+    cadence = Cadence(EXACT, PRIOR, start=0.0)
+    for i, t in enumerate(range(600, 7200, 600)):
+        cadence.observe(float(t), _face(min(100, 10 * (i + 1))), server_date=None)
+    silent = Cadence(EXACT, PRIOR, start=0.0)
+    silent.observe(7200.0, _face(0), server_date=None)
+    for _ in range(12):  # both past the ramp
+        silent.after_success(7200.0)
+        cadence.after_success(7200.0)
+    assert cadence.after_success(7200.0) >= 0.9 * silent.after_success(7200.0)
 
 
-def test_min_interval_and_retry_after_bound_the_delay() -> None:
-    cadence = _fed(range(100), 60.0, PollPolicy(initial_interval=300.0, jitter=0.0))
-    eta = cadence.eta()
-    assert eta is not None
-    # 15 s × √(60/600) ≈ 4.7 s would be below the 5 s floor.
-    assert cadence.after_success(eta) == EXACT.min_interval
-    assert cadence.after_success(eta, retry_after=90.0) == 90.0
+def test_small_dips_are_noise_and_large_drops_restart() -> None:
+    # Ten points every 21 minutes: at 90/100 the finish is near, and polls are dense. A dip
+    # of a few points is noise (still dense); a fall back to 10/100 is a restart (not dense).
+    def at_90_then(value: int) -> float:
+        cadence = Cadence(EXACT, PRIOR, start=0.0)
+        step = 1260.0
+        for i in range(1, 10):
+            cadence.observe(i * step, _face(10 * i), server_date=None)
+        for _ in range(12):
+            cadence.after_success(9 * step)
+        cadence.observe(9 * step + 60.0, _face(value), server_date=None)
+        return cadence.after_success(9 * step + 60.0)
+
+    steady, dipped, dropped = at_90_then(90), at_90_then(86), at_90_then(10)
+    assert dipped == pytest.approx(steady, rel=0.2)
+    assert dropped > 1.5 * steady
+
+
+def test_retry_after_and_min_interval_bound_the_delay() -> None:
+    curve = [(i / 100, i) for i in range(100)]
+    _, _, cadence = _run(curve, 100 * 30.0)
+    assert cadence.after_success(3000.0) >= EXACT.min_interval
+    assert cadence.after_success(3000.0, retry_after=900.0) == 900.0
 
 
 def test_jitter_keeps_a_floor() -> None:
     policy = PollPolicy(initial_interval=300.0, jitter=0.2)
-    cadence = Cadence(policy)
+    cadence = Cadence(policy, PRIOR, start=0.0)
+    cadence.observe(0.0, _face(0), server_date=None)
     delays = [cadence.after_success(0.0) for _ in range(200)]
     assert min(delays) >= 240.0
     assert max(delays) <= 300.0
     assert len(set(delays)) > 1
+
+
+def test_a_failure_mid_way_is_seen_within_the_failure_watch() -> None:
+    # Nothing but the plateau separates polls before the expected window.
+    cadence = Cadence(EXACT, PRIOR, start=0.0)
+    t = 5.0
+    while t < HOUR:
+        cadence.observe(t, _face(20), server_date=None)
+        delay = cadence.after_success(t)
+        assert delay <= EXACT.max_interval
+        t += delay
+
+
+# ---------------------------------------------------------------------- properties
+
+_steps = st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 100)), min_size=0, max_size=30).map(
+    sorted
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(curve=_steps, hours=st.floats(1.0, 6.0), jitter=st.sampled_from([0.0, 0.2]))
+def test_any_progress_history_keeps_every_delay_in_bounds(
+    curve: list[tuple[float, int]], hours: float, jitter: float
+) -> None:
+    # Whatever progress does (jumps, drops, 100/100, nothing): every delay is within
+    # [min_interval, max_interval] (jittered), and no history makes the cadence spend more
+    # than half again what a fixed 120 s poller spends on the same training.
+    policy = PollPolicy(jitter=jitter)
+    duration = hours * HOUR
+    cadence = Cadence(policy, PRIOR, start=0.0)
+    t, polls = policy.initial_interval, 1
+    while t < duration:
+        value = 0
+        for fraction, percent in curve:
+            if t >= fraction * duration:
+                value = percent
+        cadence.observe(t, _face(value), server_date=None)
+        delay = cadence.after_success(t)
+        assert policy.min_interval * (1 - jitter) <= delay <= policy.max_interval
+        t += delay
+        polls += 1
+    assert polls <= 1.5 * (duration / 120.0 + 1) + 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(curve=_steps, stop=st.floats(0.1, 0.95), hours=st.floats(1.0, 6.0))
+def test_a_restored_state_makes_the_same_decisions(
+    curve: list[tuple[float, int]], stop: float, hours: float
+) -> None:
+    # Serialize mid-training, restore "elsewhere" (another monotonic clock, the same Date):
+    # the next delays and the estimate are those the original would have given.
+    duration = hours * HOUR
+    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    original = Cadence(EXACT, PRIOR, start=0.0, server_date=epoch)
+    t = EXACT.initial_interval
+    delay = 0.0
+    while t < stop * duration:
+        value = 0
+        for fraction, percent in curve:
+            if t >= fraction * duration:
+                value = percent
+        original.observe(t, _face(value), server_date=epoch + dt.timedelta(seconds=t))
+        delay = original.after_success(t)
+        t += delay
+    token = encode(original.to_state("r1", now=t - delay, wall=0.0, delay=delay))
+    assert len(token) < 1024
+    offset = 12_345.0  # the other process's monotonic clock
+    date = epoch + dt.timedelta(seconds=t)
+    restored = Cadence.from_state(
+        decode(token, face_id="r1"), EXACT, now=t + offset, server_date=date, wall=0.0
+    )
+    face = _face(None)
+    original.observe(t, face, server_date=date)
+    restored.observe(t + offset, face, server_date=date)
+    assert restored.after_success(t + offset) == pytest.approx(
+        original.after_success(t), rel=0.02, abs=1.0
+    )
+    mine, theirs = original.eta(t), restored.eta(t + offset)
+    assert (mine is None) == (theirs is None)
+    if mine is not None and theirs is not None:
+        assert theirs - offset == pytest.approx(mine, abs=5.0)

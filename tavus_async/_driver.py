@@ -1,0 +1,388 @@
+"""The polling behind a job: one driver per job, however many tasks await it.
+
+However many tasks await a job, one driver task polls for all of them; each awaiter (a
+:class:`Waiter`) keeps its own deadline and ``until``. When the last awaiter leaves (finished,
+timed out or cancelled) the driver stops. Cancelling an awaiter only stops that wait: nothing
+is ever sent to cancel, delete or rename a training.
+
+The driver asks its job (the small :class:`Subject` protocol) for the cadence, one read of the
+face, and to take in what a read brought; everything about waiting is here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from ._cadence import Cadence
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ClientClosedError,
+    ResponseValidationError,
+    TrainingTimeoutError,
+)
+from ._hub import JobHub
+from ._models import Face
+from ._outcome import Polled, Until, is_transient, settle
+from ._policies import PollPolicy, check_deadline
+from ._validation import check_choice
+
+__all__ = ["Driver", "Finished", "OnUpdate", "Subject", "Waiter"]
+
+logger = logging.getLogger("tavus_async")
+
+#: Seconds within which a scheduled poll or deadline counts as due.
+_DUE = 1e-3
+
+FaceT = TypeVar("FaceT", bound=Face)
+
+OnUpdate = Callable[[Any], "Awaitable[None] | None"]
+
+
+class Subject(Protocol[FaceT]):
+    """What a driver needs of its job."""
+
+    @property
+    def face_id(self) -> str:
+        """The face being waited for."""
+        ...
+
+    @property
+    def face(self) -> FaceT | None:
+        """The face as last read."""
+        ...
+
+    @property
+    def safety_net(self) -> bool:
+        """True when a callback is expected and polling is only a safety net."""
+        ...
+
+    def _cadence_for(self, policy: PollPolicy) -> Cadence:
+        """The job's cadence under ``policy``."""
+        ...
+
+    def _first_poll_at(self, now: float, cadence: Cadence) -> float:
+        """When the first poll of a new wait is due."""
+        ...
+
+    async def _read_once(self) -> Polled[FaceT]:
+        """One read of the face, no retries."""
+        ...
+
+    def _accept(self, polled: Polled[FaceT], policy: PollPolicy) -> None:
+        """Take in a successful read (updates the face, the cadence and the waiters)."""
+        ...
+
+
+class Finished:
+    """A wait that was over before it began (the job's outcome was already known)."""
+
+    __slots__ = ("outcome",)
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+
+
+class Waiter:
+    """One task's wait: its deadline, ``until``, hook, and where its outcome goes."""
+
+    __slots__ = ("deadline", "future", "on_update", "queue", "timeout", "until")
+
+    def __init__(
+        self,
+        *,
+        deadline: float,
+        timeout: float,
+        until: Until,
+        on_update: OnUpdate | None,
+        queue: asyncio.Queue[Any] | None,
+    ) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+        self.until = until
+        self.on_update = on_update
+        self.queue = queue
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def finish(self, outcome: Any) -> None:
+        """Hand the waiter its outcome (a face or an exception)."""
+        if self.queue is not None:
+            # An updates() iterator reads its outcome from its queue.
+            self.queue.put_nowait(Finished(outcome))
+        elif self.future.done():
+            return
+        elif isinstance(outcome, BaseException):
+            self.future.set_exception(outcome)
+        else:
+            self.future.set_result(outcome)
+
+
+class Driver(Generic[FaceT]):
+    """Polls one job for all of its waiters, within the client's budget."""
+
+    __slots__ = (
+        "__weakref__",
+        "_hub",
+        "_job",
+        "_task",
+        "_wake",
+        "hinted",
+        "last_polled_at",
+        "next_poll_at",
+        "waiters",
+    )
+
+    def __init__(self, job: Subject[FaceT], hub: JobHub) -> None:
+        self._job = job
+        self._hub = hub
+        self.waiters: list[Waiter] = []
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        #: When the next poll is due (policy clock), once a wait has begun.
+        self.next_poll_at: float | None = None
+        #: When the face was last read, or a read failed (policy clock).
+        self.last_polled_at: float | None = None
+        #: A callback came while a read was in flight: read again right after it.
+        self.hinted = False
+
+    @property
+    def face_id(self) -> str:
+        """The face this driver polls."""
+        return self._job.face_id
+
+    # ------------------------------------------------------------------ waiters
+
+    def enlist(
+        self,
+        *,
+        timeout: float | None,
+        policy: PollPolicy,
+        until: Until,
+        on_update: OnUpdate | None,
+        queue: asyncio.Queue[Any] | None = None,
+    ) -> Waiter | Finished:
+        """Add a wait; start the driver task if it is not running."""
+        check_choice("until", until, ("final", "preview"))
+        limit = check_deadline("timeout", timeout) if timeout is not None else policy.timeout
+        if self._hub.closed:
+            msg = "the TavusClient is closed; create a new one to wait for this job"
+            raise ClientClosedError(msg)
+        face = self._job.face
+        if face is not None:
+            outcome = settle(face, until)
+            if outcome is not None:
+                # Already over: no request.
+                return Finished(outcome)
+        waiter = Waiter(
+            deadline=policy.clock() + limit,
+            timeout=limit,
+            until=until,
+            on_update=on_update,
+            queue=queue,
+        )
+        self.waiters.append(waiter)
+        if self._job.safety_net:
+            self._hub.subscribe(self)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(policy), name=f"tavus-async poll {self.face_id}"
+            )
+            self._hub.track(self)
+        else:
+            self._poke()  # a new, perhaps earlier, deadline
+        return waiter
+
+    def dismiss(self, waiter: Waiter) -> None:
+        """Remove a wait (finished, timed out or cancelled); stop polling after the last."""
+        if waiter in self.waiters:
+            self.waiters.remove(waiter)
+        if not self.waiters:
+            self._hub.unsubscribe(self)
+            task = self._task
+            if task is not None and not task.done() and task is not _current_task():
+                # The last waiter left (cancelled or timed out): stop polling. The training
+                # itself is untouched.
+                task.cancel()
+
+    def abort(self) -> asyncio.Task[None] | None:
+        """End every wait with :class:`ClientClosedError` (the client is closing)."""
+        error = ClientClosedError("the TavusClient was closed while waiting for this training")
+        for waiter in list(self.waiters):
+            waiter.finish(error)
+        self.waiters.clear()
+        self._hub.unsubscribe(self)
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    def deliver(self, face: FaceT, *, changed: bool) -> None:
+        """Show every waiter a face just read; finish those whose wait it ends."""
+        for waiter in list(self.waiters):
+            if changed:
+                if waiter.queue is not None:
+                    waiter.queue.put_nowait(face)
+                if waiter.on_update is not None:
+                    _call_hook(waiter.on_update, face)
+            outcome = settle(face, waiter.until)
+            if outcome is not None:
+                waiter.finish(outcome)
+                self.waiters.remove(waiter)
+
+    # ------------------------------------------------------------------ callbacks bridge
+
+    def poll_soon(self) -> None:
+        """Schedule a read now (a callback said something changed)."""
+        self.next_poll_at = float("-inf")
+        # A poll already in flight would reschedule over this; the flag makes it read again.
+        self.hinted = True
+        self._poke()
+
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self, policy: PollPolicy) -> None:
+        job = self._job
+        clock = policy.clock
+        try:
+            while self.waiters:
+                now = clock()
+                if self.next_poll_at is None:
+                    self.next_poll_at = job._first_poll_at(now, job._cadence_for(policy))
+                deadline = min(w.deadline for w in self.waiters)
+                # "Due" within a millisecond: a timer may fire a hair before the float it was
+                # set for, and re-sleeping for a sub-nanosecond remainder counts as ready at
+                # once without moving the clock, a livelock under virtual time.
+                poll_due = self.next_poll_at - now <= _DUE
+                deadline_due = deadline - now <= _DUE
+                if not poll_due and not deadline_due:
+                    await self._sleep(min(self.next_poll_at, deadline) - now, policy)
+                    continue
+                if not poll_due:
+                    # A deadline came first: one last look if our news is stale, then expire.
+                    stale = self.last_polled_at is None or (
+                        now - self.last_polled_at >= policy.min_interval
+                    )
+                    if stale:
+                        await self._poll(policy)
+                    self._expire(clock() + _DUE)
+                    continue
+                await self._poll(policy)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug must not leave awaiters hanging
+            for waiter in list(self.waiters):
+                waiter.finish(exc)
+            self.waiters.clear()
+            raise
+
+    async def _sleep(self, seconds: float, policy: PollPolicy) -> None:
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        self._wake = wake
+        try:
+            if policy.uses_default_timing():
+                # A timer and a future: far cheaper than a sleeping task per job.
+                handle = loop.call_later(seconds, _resolve, wake)
+                try:
+                    await wake
+                finally:
+                    handle.cancel()
+            else:
+                sleeper = asyncio.ensure_future(policy.sleep(seconds))
+                try:
+                    await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
+                    if sleeper.done():
+                        sleeper.result()  # an injected sleep that raised ends the wait
+                finally:
+                    if not sleeper.done():
+                        sleeper.cancel()
+                        # Swallows only the sleeper's own cancellation: ours, if any,
+                        # propagates after this finally block.
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await sleeper
+        finally:
+            self._wake = None
+
+    async def _poll(self, policy: PollPolicy) -> None:
+        # The poll budget, and any client-wide Retry-After pause, decide when it goes.
+        await self._hub.acquire_slot(policy)
+        self.hinted = False
+        job = self._job
+        try:
+            polled = await job._read_once()
+        except (APIConnectionError, APIStatusError, ResponseValidationError) as exc:
+            now = policy.clock()
+            self.last_polled_at = now
+            if not is_transient(exc):
+                logger.warning("polling %s stopped: %s", self.face_id, exc)
+                for waiter in list(self.waiters):
+                    waiter.finish(exc)
+                self.waiters.clear()
+                return
+            retry_after = getattr(exc, "retry_after", None)
+            delay = job._cadence_for(policy).after_error(retry_after=retry_after)
+            logger.info("polling %s failed (%s); next try in %.1fs", self.face_id, exc, delay)
+            self.next_poll_at = now + delay
+            return
+        now = policy.clock()
+        self.last_polled_at = now
+        job._accept(polled, policy)
+        if self.waiters:
+            cadence = job._cadence_for(policy)  # after accept: a restored state is in use now
+            self.next_poll_at = now + cadence.after_success(now, retry_after=polled.retry_after)
+            if self.hinted:  # a callback came while this read was in flight: read again
+                self.next_poll_at = now
+
+    def _expire(self, now: float) -> None:
+        for waiter in list(self.waiters):
+            if waiter.deadline <= now:
+                waiter.finish(
+                    TrainingTimeoutError(
+                        face_id=self.face_id, timeout=waiter.timeout, face=self._job.face
+                    )
+                )
+                self.waiters.remove(waiter)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # pragma: no cover - no running loop
+        return None
+
+
+def _call_hook(hook: OnUpdate, face: Face) -> None:
+    try:
+        result = hook(face)
+    except Exception:
+        logger.exception("on_update hook raised; the wait continues")
+        return
+    if inspect.isawaitable(result):
+        task = asyncio.ensure_future(result)
+        _HOOK_TASKS.add(task)
+        task.add_done_callback(_hook_done)
+
+
+_HOOK_TASKS: set[asyncio.Future[Any]] = set()
+
+
+def _hook_done(task: asyncio.Future[Any]) -> None:
+    _HOOK_TASKS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("on_update hook raised; the wait continues", exc_info=task.exception())

@@ -1,0 +1,122 @@
+"""The cadence's memory of one job, as a small versioned token that survives processes.
+
+:class:`CadenceState` is an attrs model (un)structured by the package's one cattrs converter.
+:func:`encode` turns it into ``"tc1." + base64url(zlib(JSON))``, about 300 characters.
+
+**Time.** Worker processes, or machines, do not share a monotonic clock. Times in the state
+are seconds relative to ``saved``, the moment the state was written, on a clock every worker
+can read: the API server's ``Date`` header (``clock="date"``). Without a ``Date``, the wall
+clock (``"wall"``) is used. When a worker restores a state it measures how long ago that was
+on the same kind of clock. If the answer is absurd (negative, or more than 30 days), it takes
+the delay the cadence had suggested instead.
+
+The token holds no secret: no API key, no callback token. Anything else about it (a version
+this release does not know, a truncated or edited token, another face's state) is refused
+with :class:`~tavus_async.CadenceStateError`, never mis-read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from typing import Any
+
+import attrs
+
+from ._converter import structure, unstructure
+from ._errors import CadenceStateError, ResponseValidationError
+
+__all__ = ["VERSION", "CadenceState", "decode", "encode"]
+
+#: The state format this release writes and reads.
+VERSION = 1
+_PREFIX = "tc"
+#: Longest token accepted (a valid one is far shorter).
+MAX_TOKEN = 4096
+
+
+@attrs.frozen(kw_only=True)
+class CadenceState:
+    """Everything the cadence knows about one job. Times are seconds relative to ``saved``."""
+
+    version: int
+    face_id: str
+    clock: str
+    """``"date"`` (the server's ``Date`` header) or ``"wall"`` (the worker's wall clock)."""
+    saved: float
+    """When the state was written, in epoch seconds on ``clock``."""
+    delay: float
+    """The delay the cadence suggested then (used when elapsed time cannot be measured)."""
+    start: float | None = None
+    source: str | None = None
+    first: float | None = None
+    last: float | None = None
+    points: tuple[tuple[float, int], ...] = ()
+    """Progress change points: (time, progress in tenths of a percent)."""
+    evidence: float = 0.0
+    anchor: float = 0.0
+    attributed: float = 0.0
+    polls: int = 0
+    ramp: int = 0
+    errors: int = 0
+    step: float | None = None
+    tuning: bool = False
+    prior: tuple[float, float] = (12470.0, 0.144)
+    """The duration prior the job uses: median (s) and log-spread of its core."""
+    safety_net: bool = False
+
+
+def encode(state: CadenceState) -> str:
+    """The opaque token for ``state``."""
+    text = json.dumps(unstructure(state), separators=(",", ":"), allow_nan=False)
+    packed = zlib.compress(text.encode(), 9)
+    return f"{_PREFIX}{state.version}." + base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def decode(token: Any, *, face_id: str) -> CadenceState:
+    """The state in ``token``, checked to belong to ``face_id``.
+
+    Raises:
+        CadenceStateError: not a token of ours, an unknown version, corrupt, or for another face.
+        TypeError: ``token`` is not a string.
+    """
+    if not isinstance(token, str):
+        msg = f"state must be a string (PollResult.state), got {type(token).__name__}"
+        raise TypeError(msg)
+    head, dot, body = token.partition(".")
+    if not dot or not head.startswith(_PREFIX) or not head[len(_PREFIX) :].isdigit():
+        msg = "state is not a tavus-async cadence state (expected the PollResult.state string)"
+        raise CadenceStateError(msg)
+    version = int(head[len(_PREFIX) :])
+    if version != VERSION:
+        msg = (
+            f"state has version {version}; this tavus-async reads version {VERSION} "
+            "(it was written by another release: upgrade, or start the wait without it)"
+        )
+        raise CadenceStateError(msg)
+    if len(token) > MAX_TOKEN:
+        msg = f"state is {len(token)} characters long; a real one is far shorter"
+        raise CadenceStateError(msg)
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        data = json.loads(zlib.decompress(packed))
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        msg = "state is corrupt or truncated (pass PollResult.state back exactly as received)"
+        raise CadenceStateError(msg) from exc
+    try:
+        state = structure(data, CadenceState, method="-", url="cadence state", status=0)
+    except ResponseValidationError as exc:
+        msg = f"state does not hold a cadence: {'; '.join(exc.errors)}"
+        raise CadenceStateError(msg) from exc
+    if state.version != version:
+        msg = "state is corrupt (its inner and outer versions differ)"
+        raise CadenceStateError(msg)
+    if state.face_id != face_id:
+        msg = f"state belongs to face {state.face_id!r}, not {face_id!r}"
+        raise CadenceStateError(msg)
+    if state.clock not in ("date", "wall"):
+        msg = f"state has an unknown clock {state.clock!r}"
+        raise CadenceStateError(msg)
+    return state

@@ -1,0 +1,204 @@
+"""Where the finish is: the progress model, and how it is weighed against the prior.
+
+Pure functions of what a job has observed; :mod:`tavus_async._cadence` turns them into delays.
+
+**The progress model.** ``training_progress`` is a step function seen only when polled. Each
+change is dated at the midpoint between the poll that saw it and the one before. The time
+``X`` from the last change to the finish is log-normal:
+
+* its median is the remaining work at the *slowest* credible rate. The rates are: since
+  progress first moved, since creation (when known), and over the recent past (20 minutes
+  or a quarter of the span). Trainings that slow down near the end are common; ones that
+  speed up are seen late but cheaply;
+* the remaining work is never less than one step. At 99/100 only the finish is left, and it
+  is one more step of the size this job's recent changes have had;
+* its log-spread is ``√(κ² + σ_step²/k)`` for ``k`` steps left: a single last step is as
+  uncertain as step lengths are, a long way to go averages out, and the rate itself is only
+  known to ``κ``;
+* a step that has already lasted ``τ`` caps the rate. With ``k ≥ 2`` steps left, the median
+  is at least ``1.5 (k - 1) τ``. Such a *stretched* prediction comes from a stall, not from a
+  rate, so it is priced like the prior (see :mod:`tavus_async._cadence`);
+* 100/100 while still training says nothing more (the signal is exhausted): no model.
+  Progress falling by more than ``RESTART`` points restarts the model; smaller dips are noise.
+
+**Weighing it.** The finish is a mixture of the prior and the progress model. The progress
+model's weight starts at ``n / (n + 2)`` after ``n`` changes (at most 0.9). It is multiplied by
+
+* the *plausibility* of its predicted finish under the duration prior: the prior's density
+  there over its highest density still ahead, at least ``PLAUSIBILITY_FLOOR``. A 99/100
+  reached after two hours of a 3-4 hour training is taken with caution;
+* the *evidence* of every poll that found the training still running: the ratio of the two
+  models' predicted survival over the interval, accumulated as log-odds. A prediction that
+  keeps failing (stuck at 99/100, a curve that keeps slowing) hands over to the prior. When
+  progress moves again no later than its model expected, half of the evidence against it is
+  forgiven.
+
+The prior keeps at least ``PRIOR_FLOOR`` of the weight, whatever progress says.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+from ._prior import DurationPrior, LogNormal
+
+__all__ = [
+    "PRIOR_FLOOR",
+    "ProgressModel",
+    "evidence_step",
+    "progress_model",
+    "progress_weight",
+]
+
+Point = tuple[float, float]  # (local time of the change, progress as a fraction)
+
+#: Relative error of a rate extrapolation (log scale).
+KAPPA = 0.25
+#: Log-spread of one step's length.
+STEP_SPREAD = 0.7
+#: A stalled step of length τ implies at least this many τ per remaining step.
+STALL = 1.5
+#: Changes whose increments give the size of a step.
+RECENT_STEPS = 3
+#: The "recent" rate looks back this far (seconds), or a quarter of the span if longer.
+RECENT_HORIZON = 1200.0
+#: No prediction is closer than this (seconds).
+MIN_REMAINING = 30.0
+#: A fall of progress by more than this (a fraction) restarts the model.
+RESTART = 0.2
+#: Prior odds of progress being informative: n / (n + ODDS_CHANGES), capped.
+ODDS_CHANGES = 2.0
+ODDS_CAP = 0.9
+#: Least plausibility factor of a progress prediction.
+PLAUSIBILITY_FLOOR = 0.02
+#: Least weight of the prior, whatever progress says.
+PRIOR_FLOOR = 0.1
+#: Bounds of the accumulated evidence (log-odds).
+EVIDENCE_BOUNDS = (-12.0, 4.0)
+#: Share of the evidence against progress kept when progress moves again in time.
+FORGIVE = 0.5
+_TINY = 1e-300
+
+
+class ProgressModel:
+    """The progress model's prediction: the finish is ``origin + X``, ``X ~ law``."""
+
+    __slots__ = ("law", "origin", "step", "stretched")
+
+    def __init__(self, origin: float, law: LogNormal, *, stretched: bool, step: float) -> None:
+        self.origin = origin
+        self.law = law
+        #: True when a stall, not a rate, set the median (priced like the prior).
+        self.stretched = stretched
+        #: Expected time to the next change, for judging whether it came in time.
+        self.step = step
+
+    def sf(self, t: float) -> float:
+        """P(finish > t)."""
+        return self.law.sf(t - self.origin)
+
+    def pdf(self, t: float) -> float:
+        """Density of the finish at ``t``."""
+        return self.law.pdf(t - self.origin)
+
+    def median(self) -> float:
+        """The predicted finish's median (local time)."""
+        return self.origin + math.exp(self.law.mu)
+
+
+def progress_model(
+    points: Sequence[Point], *, start: float | None, now: float
+) -> ProgressModel | None:
+    """The prediction from the change points seen so far (``points[0]`` is the first read).
+
+    ``None`` while progress has not moved, or once it reads 100/100.
+    """
+    if len(points) < 2:
+        return None
+    first = points[0][1]
+    moves = [p for p in points[1:] if p[1] > first]
+    if not moves:
+        return None
+    last_t, last_p = points[-1]
+    if last_p >= 1.0:
+        return None
+    remaining = max(0.01, 1.0 - last_p)
+    rates: list[float] = []
+    if len(moves) >= 2:
+        rates.append(_rate(moves[0], points[-1]))
+    if start is not None and last_t - start > 60.0 and last_p > 0.02:
+        rates.append(last_p / (last_t - start))
+    horizon = max(RECENT_HORIZON, 0.25 * (last_t - moves[0][0]))
+    recent = [p for p in points if p[0] >= last_t - horizon]
+    if len(recent) >= 2:
+        rates.append(_rate(recent[0], recent[-1]))
+    rates = [r for r in rates if r > 0.0]
+    if not rates:
+        return None
+    increments = [b[1] - a[1] for a, b in itertools.pairwise(points) if b[1] > a[1]]
+    increment = max(0.01, sum(increments[-RECENT_STEPS:]) / len(increments[-RECENT_STEPS:]))
+    steps_left = max(1.0, remaining / increment)
+    rate = min(rates)
+    by_rate = max(max(remaining, increment) / rate, MIN_REMAINING)
+    by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t)
+    spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
+    return ProgressModel(
+        last_t,
+        LogNormal(math.log(max(by_rate, by_stall)), spread),
+        stretched=by_stall > by_rate,
+        step=increment / rate,
+    )
+
+
+def _rate(a: Point, b: Point) -> float:
+    span = b[0] - a[0]
+    return (b[1] - a[1]) / span if span > 0.0 else 0.0
+
+
+def progress_weight(
+    model: ProgressModel,
+    *,
+    changes: int,
+    evidence: float,
+    prior: DurationPrior,
+    start: float | None,
+    now: float,
+) -> float:
+    """The progress model's share of the belief about the finish, in ``[0, 1 - PRIOR_FLOOR]``."""
+    odds = min(ODDS_CAP, changes / (changes + ODDS_CHANGES))
+    if odds <= 0.0:
+        return 0.0
+    log_odds = math.log(odds / (1.0 - odds)) + evidence
+    if start is not None:
+        age = max(0.0, now - start)
+        plausible = prior.pdf(model.median() - start) / max(prior.peak_ahead(age), _TINY)
+        log_odds += math.log(min(1.0, max(PLAUSIBILITY_FLOOR, plausible)))
+    if log_odds > 30.0:
+        weight = 1.0
+    elif log_odds < -30.0:
+        weight = 0.0
+    else:
+        weight = 1.0 / (1.0 + math.exp(-log_odds))
+    return min(weight, 1.0 - PRIOR_FLOOR)
+
+
+def evidence_step(
+    evidence: float,
+    *,
+    model: ProgressModel,
+    prior_sf: float,
+    prior_sf_before: float,
+    before: float,
+    now: float,
+) -> float:
+    """The evidence after a poll at ``now`` found the training running (last poll ``before``).
+
+    Each model is judged by the survival it predicted over ``[before, now]``: the
+    log-likelihood ratio of "still running" under progress and under the prior.
+    """
+    by_progress = math.log(max(model.sf(now), _TINY) / max(model.sf(before), _TINY))
+    by_prior = math.log(max(prior_sf, _TINY) / max(prior_sf_before, _TINY))
+    low, high = EVIDENCE_BOUNDS
+    return min(high, max(low, evidence + by_progress - by_prior))

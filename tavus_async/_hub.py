@@ -1,0 +1,188 @@
+"""What every job of one client shares: the poll budget, callback routing, and what it learned.
+
+**One scheduler per client.** Every job of a client takes its polls from one
+:class:`PollLimiter` (at most ``max_polls_per_second`` in any window of one second), and a
+``Retry-After`` seen by any request pauses them all (see :mod:`tavus_async._http`).
+
+**Learning for free.** The hub keeps the duration prior the client has learned from
+trainings it watched finish, and the skew between the server's clock and ours seen on faces
+it created. Both correct the estimates of later jobs; neither costs a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import weakref
+from collections.abc import Callable
+from typing import Protocol
+
+from ._policies import Clock, PollPolicy, Sleep
+from ._prior import DurationLearner, DurationPrior
+
+__all__ = ["CLOSE_CHUNK", "HubJob", "JobHub", "PollLimiter"]
+
+#: Waits ended per loop iteration when a client closes.
+CLOSE_CHUNK = 256
+
+
+class HubJob(Protocol):
+    """What the hub needs of a job it tracks."""
+
+    @property
+    def face_id(self) -> str:
+        """The face the job waits for."""
+        ...
+
+    def poll_soon(self) -> None:
+        """Read the face again now (a callback said something changed)."""
+        ...
+
+    def abort(self) -> asyncio.Task[None] | None:
+        """End every wait of the job (the client is closing); its driver task, if running."""
+        ...
+
+
+class PollLimiter:
+    """Client-wide poll budget: at most ``rate`` polls start in any one-second window.
+
+    Slots are handed out in call order (``slot_k >= slot_{k-n} + window``), so the bound
+    holds exactly, and a thousand jobs queue rather than storm. For rates below 1 the
+    window stretches: ``rate=0.5`` allows one poll in any two seconds.
+    """
+
+    __slots__ = ("_slots", "_window", "rate")
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        size = max(1, int(rate)) if rate else 1
+        self._window = size / rate if rate else 0.0
+        self._slots: collections.deque[float] = collections.deque(maxlen=size)
+
+    async def acquire(
+        self,
+        clock: Clock,
+        sleep: Sleep,
+        paused: Callable[[], float] = lambda: 0.0,
+        *,
+        tries: int | None = None,
+    ) -> None:
+        """Wait for this poll's slot: within the budget and after any client-wide pause.
+
+        A pause (``Retry-After``) that begins while waiting sends the poll back for a new
+        slot after it, so the polls held by the pause do not all fire when it ends. Pass
+        ``tries`` to bound that with an injected clock, which may never move the pause's
+        (loop) clock.
+        """
+        attempt = 0
+        while tries is None or attempt < tries:
+            attempt += 1
+            now = clock()
+            slot = now + paused()
+            if self.rate and len(self._slots) == self._slots.maxlen:
+                slot = max(slot, self._slots[0] + self._window)
+            if self.rate:
+                self._slots.append(slot)
+            if slot > now:
+                await sleep(slot - now)
+            if paused() <= 0:
+                return
+
+
+class JobHub:
+    """Per-client job infrastructure: default policy, poll budget, running jobs, learning."""
+
+    def __init__(
+        self,
+        *,
+        policy: PollPolicy,
+        max_polls_per_second: float | None,
+        pause_remaining: Callable[[], float],
+    ) -> None:
+        self.policy = policy
+        self.limiter = PollLimiter(max_polls_per_second)
+        self.pause_remaining = pause_remaining
+        self.closed = False
+        #: Learns the duration prior from trainings this client watched finish.
+        self.learner = DurationLearner(DurationPrior.from_range(*policy.expected_duration))
+        self._skews: collections.deque[float] = collections.deque(maxlen=5)
+        self._jobs: weakref.WeakSet[HubJob] = weakref.WeakSet()
+        #: Callback receiver bridge: set by the client when callbacks are enabled.
+        self.callback_token: str | None = None
+        self._subscriptions: dict[str, weakref.WeakSet[HubJob]] = {}
+
+    async def acquire_slot(self, policy: PollPolicy) -> None:
+        """Wait for a poll's turn within the budget and any ``Retry-After`` pause."""
+        await self.limiter.acquire(
+            policy.clock,
+            policy.sleep,
+            self.pause_remaining,
+            tries=None if policy.uses_default_timing() else 3,
+        )
+
+    # ------------------------------------------------------------------ learning
+
+    def prior_for(self, policy: PollPolicy) -> DurationPrior:
+        """The duration prior a new cadence under ``policy`` starts from."""
+        if policy.learn_duration and policy.expected_duration == self.policy.expected_duration:
+            return self.learner.prior
+        return DurationPrior.from_range(*policy.expected_duration)
+
+    def learn(self, policy: PollPolicy, duration: float | None) -> None:
+        """A training of ``duration`` seconds just finished under ``policy``."""
+        if duration is not None and policy.learn_duration:
+            self.learner.learn(duration)
+
+    def note_skew(self, skew: float) -> None:
+        """How far the server's ``created_at``-based age was from ours on a face we created."""
+        self._skews.append(skew)
+
+    @property
+    def clock_skew(self) -> float | None:
+        """The median of the recent skews (seconds), or ``None`` before any."""
+        if not self._skews:
+            return None
+        ordered = sorted(self._skews)
+        return ordered[len(ordered) // 2]
+
+    # ------------------------------------------------------------------ running jobs
+
+    def track(self, job: HubJob) -> None:
+        """Remember a job with a running driver so that close() can end it."""
+        self._jobs.add(job)
+
+    def subscribe(self, job: HubJob) -> None:
+        """Route callbacks for ``job.face_id`` to ``job``."""
+        self._subscriptions.setdefault(job.face_id, weakref.WeakSet()).add(job)
+
+    def unsubscribe(self, job: HubJob) -> None:
+        """Stop routing callbacks to ``job``."""
+        jobs = self._subscriptions.get(job.face_id)
+        if jobs is not None:
+            jobs.discard(job)
+            if not jobs:
+                del self._subscriptions[job.face_id]
+
+    def hint(self, face_id: str) -> int:
+        """A callback says ``face_id`` changed: its waiting jobs confirm with one GET now.
+
+        Returns the number of jobs woken.
+        """
+        jobs = list(self._subscriptions.get(face_id, ()))
+        for job in jobs:
+            job.poll_soon()
+        return len(jobs)
+
+    async def close(self) -> None:
+        """End every wait with :class:`ClientClosedError` and stop all drivers."""
+        self.closed = True
+        drivers = []
+        for count, job in enumerate(list(self._jobs), start=1):
+            driver = job.abort()
+            if driver is not None:
+                drivers.append(driver)
+            if count % CLOSE_CHUNK == 0:
+                # Ten thousand waits end in slices: the loop keeps serving everyone else.
+                await asyncio.sleep(0)
+        if drivers:
+            await asyncio.gather(*drivers, return_exceptions=True)

@@ -1,0 +1,80 @@
+"""What ends a wait, and what one poll brings back: the policy side of jobs, without I/O."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+import attrs
+
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    FinetuneFailedError,
+    ResponseValidationError,
+    TrainingFailedError,
+)
+from ._models import Face
+from ._sansio import is_transient_status
+
+__all__ = ["FaceSource", "Polled", "Until", "fingerprint", "is_transient", "settle"]
+
+FaceT_co = TypeVar("FaceT_co", bound=Face, covariant=True)
+
+Until = Literal["final", "preview"]
+
+
+@attrs.frozen(kw_only=True)
+class Polled(Generic[FaceT_co]):
+    """One successful read of a face, with the response hints a poller uses."""
+
+    face: FaceT_co
+    retry_after: float | None = None
+    server_date: Any = None  # datetime.datetime | None; Any keeps attrs and mypy simple
+
+
+class FaceSource(Protocol[FaceT_co]):
+    """What a :class:`~tavus_async.TrainingJob` needs: read one face by id."""
+
+    @property
+    def resource(self) -> str:
+        """``"faces"`` or ``"replicas"``, for messages."""
+        ...
+
+    async def fetch(self, face_id: str, *, retry: bool) -> Polled[FaceT_co]:
+        """Read the face once (``retry=False``: one attempt; the job has its own backoff)."""
+        ...
+
+
+def settle(face: Face, until: Until) -> Face | BaseException | None:
+    """The outcome of a wait given the latest face: the face, an error, or ``None`` (not yet).
+
+    ``until="preview"`` accepts a Phoenix-4.5 face as soon as its preview is ready
+    (``status`` completed); ``"final"`` waits for tuning (``finetune_status`` completed)
+    and reports tuning failure as :class:`FinetuneFailedError`.
+    """
+    status = face.status
+    if status.is_failure:
+        return TrainingFailedError(face)
+    if not status.is_success:
+        return None
+    if until == "preview":
+        return face
+    tuning = face.finetune_status
+    if tuning is not None:
+        if tuning.is_failure:
+            return FinetuneFailedError(face)
+        return face if tuning.is_success else None
+    # A Phoenix-4.5 face that reports no tuning stage yet has only its preview.
+    return None if face.is_phoenix_45 else face
+
+
+def fingerprint(face: Face) -> tuple[Any, ...]:
+    """What makes two reads of a face a change worth reporting."""
+    return (face.status.value, face.training_progress, face.finetune_status, face.error_message)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failed poll worth retrying (the wait goes on) rather than ending the wait."""
+    if isinstance(exc, (APIConnectionError, ResponseValidationError)):
+        return True
+    return isinstance(exc, APIStatusError) and is_transient_status(exc.status)
