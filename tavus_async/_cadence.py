@@ -53,6 +53,7 @@ from typing import Any
 
 import backoff
 
+from ._anchor import Anchor
 from ._durable import VERSION, CadenceState
 from ._estimate import (
     FORGIVE,
@@ -79,20 +80,10 @@ PROGRESS_ALLOWANCE = 40.0
 GRID = 24
 #: Change points kept: the first two, and the most recent ones.
 KEEP_POINTS = 12
-#: A server-derived age outside these bounds (seconds) is clock trouble.
-MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0
-#: A server-derived age more than this factor (plus the margin, seconds) away from the age
-#: progress explains means the server's clocks cannot be trusted for this job.
-ANCHOR_FACTOR, ANCHOR_MARGIN = 4.0, 3600.0
-#: Changes and span needed before progress can check the anchor.
-ANCHOR_CHANGES, ANCHOR_SPAN = 3, 600.0
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
 #: A wall-clock restore this much sooner than the suggested delay distrusts the wall clock.
 EARLY = 0.25
-#: Prior odds (log) of a server-derived start against an unknown one: even. Trainings
-#: outliving their anchored prior by far (a time zone, a server hours off) drop the anchor.
-ANCHOR_ODDS = 0.0
 _TINY = 1e-300
 
 Density = Callable[[float], tuple[float, float, float]]
@@ -111,7 +102,6 @@ class Cadence:
     """Poll-delay decisions for one job. See the module docstring for the rules."""
 
     __slots__ = (
-        "_anchor_evidence",
         "_attributed",
         "_c_prior",
         "_date_offset",
@@ -127,15 +117,12 @@ class Cadence:
         "_previous_poll",
         "_ramp",
         "_ramp_steps",
-        "_skew",
         "_step",
         "_tuning",
+        "anchor",
         "first_seen",
         "prior",
         "safety_net",
-        "skew_sample",
-        "source",
-        "start",
     )
 
     def __init__(
@@ -152,20 +139,14 @@ class Cadence:
         #: The duration prior this job uses (a snapshot of the client's, taken at the start).
         self.prior = prior
         self.safety_net = safety_net
-        #: Local clock time at which the face was created, when known.
-        self.start = start
-        #: Where :attr:`start` came from: "local", "server", "observed"; None if unknown.
-        self.source: str | None = "local" if start is not None else None
+        #: When the face was created, and where that came from (:mod:`tavus_async._anchor`).
+        self.anchor = Anchor(start, clock_skew=clock_skew)
         #: Local time of the first read.
         self.first_seen: float | None = None
-        #: Server age minus our own, seen on a face this client created (for the client).
-        self.skew_sample: float | None = None
-        self._skew = clock_skew
         self._points: list[tuple[float, float]] = []
         self._model: ProgressModel | None = None
         self._step: float | None = None
         self._evidence = 0.0
-        self._anchor_evidence = ANCHOR_ODDS
         self._attributed = 0.0
         self._polls = 0
         self._last_poll: float | None = None
@@ -206,13 +187,13 @@ class Cadence:
         if server_date is not None:
             # Date has whole seconds: the server's time was, on average, half a second later.
             self._date_offset = _epoch(server_date) + 0.5 - now
-        self._anchor(now, face, server_date)
+        self.anchor.read(now, face, server_date, first=self.first_seen is None)
         if self.first_seen is None:
             self.first_seen = now
         before, self._last_poll = self._last_poll, now
         self._previous_poll = before
-        if before is not None:
-            self._weigh_anchor(before, now)
+        if before is not None and self.first_seen is not None:
+            self.anchor.weigh(self.prior, self.first_seen, before, now)
         if before is not None and self._model is not None:
             self._evidence = evidence_step(
                 self._evidence,
@@ -250,72 +231,15 @@ class Cadence:
         # The change came no later than the model's 90 % bound for one step.
         return self._step is None or step <= self._step * math.exp(1.28 * STEP_SPREAD)
 
-    def _anchor(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
-        created = face.created_at
-        if created is None or server_date is None:
-            return
-        server_age = (server_date - created).total_seconds()
-        if self.source == "local":
-            if self.skew_sample is None and self.start is not None:
-                self.skew_sample = server_age - (now - self.start)
-            return
-        if self.source is not None or self.first_seen is not None:
-            return  # decided at the first read
-        age = server_age - (self._skew or 0.0)
-        if MIN_AGE <= age <= MAX_AGE:
-            self.start, self.source = now - max(age, 0.0), "server"
-        else:
-            self.source = "distrusted"
+    @property
+    def start(self) -> float | None:
+        """Local clock time at which the face was created, when known."""
+        return self.anchor.start
 
-    def _weigh_anchor(self, before: float, now: float) -> None:
-        """A server-derived start is itself a prediction ("it ends soon, it is 3 h in").
-
-        Weighed against an unknown start by the survival each predicted since the last poll,
-        like the progress model; once it is the less likely of the two, it is dropped.
-        """
-        if self.source != "server" or self.start is None or self.first_seen is None:
-            return
-        prior = self.prior
-        anchored = math.log(
-            max(prior.sf(now - self.start), _TINY) / max(prior.sf(before - self.start), _TINY)
-        )
-        unanchored = math.log(
-            max(prior.residual_sf(now - self.first_seen), _TINY)
-            / max(prior.residual_sf(before - self.first_seen), _TINY)
-        )
-        self._anchor_evidence += anchored - unanchored
-        if self._anchor_evidence < 0.0:
-            self.start, self.source = None, "distrusted"
-
-    def _check_anchor(self, now: float) -> None:
-        """Progress as a witness of the face's age.
-
-        A server-derived start that progress contradicts gives way to the age progress
-        explains (its value over its current rate); so does an unknown start (no ``Date``,
-        or one already dropped). Progress curves are rarely straight (queues, slow starts,
-        slow finishes), so a server's word is only overruled beyond a factor of
-        ``ANCHOR_FACTOR``: clock trouble (a time zone, a server hours off) is larger than that.
-        """
-        if self.source in ("local", "observed"):
-            return
-        points = self._points
-        moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
-        if len(moves) < ANCHOR_CHANGES or moves[-1][0] - moves[0][0] < ANCHOR_SPAN:
-            return
-        rate = (moves[-1][1] - moves[0][1]) / (moves[-1][0] - moves[0][0])
-        if rate <= 0.0:
-            return
-        explained = moves[-1][1] / rate + (now - moves[-1][0])
-        if self.source == "server" and self.start is not None:
-            claimed = now - self.start
-            if (
-                explained / ANCHOR_FACTOR - ANCHOR_MARGIN
-                <= claimed
-                <= ANCHOR_FACTOR * explained + ANCHOR_MARGIN
-            ):
-                return
-        observed = now - explained
-        self.start, self.source = min(observed, self.first_seen or observed), "observed"
+    @property
+    def skew_sample(self) -> float | None:
+        """Server age minus ours, on a face this client created."""
+        return self.anchor.skew_sample
 
     # ------------------------------------------------------------------ belief
 
@@ -340,6 +264,9 @@ class Cadence:
         """
         policy = self._policy
         model = None if self._tuning else progress_model(self._points, start=self.start, now=now)
+        if model is not None and self.start is not None:
+            start = self.start
+            model.weigh(lambda t: self.prior.pdf(t - start), now)
         if commit:
             self._model = model
             if model is not None:
@@ -411,7 +338,7 @@ class Cadence:
         this client knows. ``None`` for failures, unknown starts and Phoenix-4.5 previews.
         """
         status = face.status
-        if not status.is_success or self.start is None or self.source == "observed":
+        if not status.is_success or self.start is None or self.anchor.source == "observed":
             return None
         tuning = face.finetune_status
         if (tuning is not None and not tuning.is_success) or (
@@ -439,7 +366,7 @@ class Cadence:
             return max(delay, self._server_hint(retry_after))
         cap = float(next(self._ramp))
         self._ramp_steps += 1
-        self._check_anchor(now)
+        self.anchor.check(self._points, self.first_seen, now)
         density = self._belief(now, commit=True)
         n2, _, progress_part = density(now)
         if n2 > 0.0:
@@ -488,7 +415,7 @@ class Cadence:
         state = self.to_state(face_id, now=now, wall=0.0, delay=0.0)
         adopted = Cadence.from_state(state, policy, now=now, server_date=None, wall=0.0)
         adopted._date_offset = self._date_offset
-        adopted.skew_sample = self.skew_sample
+        adopted.anchor.skew_sample = self.anchor.skew_sample
         return adopted
 
     def to_state(self, face_id: str, *, now: float, wall: float, delay: float) -> CadenceState:
@@ -510,13 +437,13 @@ class Cadence:
             clock=clock,
             saved=round(saved, 1),
             delay=round(delay, 1),
-            start=rel(self.start),
-            source=self.source,
+            start=rel(self.anchor.start),
+            source=self.anchor.source,
             first=rel(self.first_seen),
             last=rel(self._last_poll),
             points=tuple((round(t - now, 1), round(p * 1000)) for t, p in self._points),
             evidence=round(self._evidence, 3),
-            anchor=round(self._anchor_evidence, 3),
+            anchor=round(self.anchor.evidence, 3),
             attributed=round(self._attributed, 2),
             polls=self._polls,
             ramp=self._ramp_steps,
@@ -562,12 +489,12 @@ class Cadence:
 
         prior = DurationPrior(*state.prior)
         cadence = cls(policy, prior, safety_net=state.safety_net, start=local(state.start))
-        cadence.source = state.source
+        cadence.anchor.source = state.source
         cadence.first_seen = local(state.first)
         cadence._last_poll = local(state.last)
         cadence._points = [(base + t, p / 1000.0) for t, p in state.points]
         cadence._evidence = state.evidence
-        cadence._anchor_evidence = state.anchor
+        cadence.anchor.evidence = state.anchor
         cadence._attributed = state.attributed
         cadence._polls = state.polls
         for _ in range(min(state.errors, 64)):

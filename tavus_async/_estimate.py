@@ -38,9 +38,10 @@ The prior keeps at least ``PRIOR_FLOOR`` of the weight, whatever progress says.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._prior import DurationPrior, LogNormal
 
@@ -56,6 +57,8 @@ Point = tuple[float, float]  # (local time of the change, progress as a fraction
 
 #: Relative error of a rate extrapolation (log scale).
 KAPPA = 0.25
+#: Points of the table of the progress model weighed by the prior.
+TABLE = 48
 #: Log-spread of one step's length.
 STEP_SPREAD = 0.7
 #: A stalled step of length τ implies at least this many τ per remaining step.
@@ -83,9 +86,13 @@ _TINY = 1e-300
 
 
 class ProgressModel:
-    """The progress model's prediction: the finish is ``origin + X``, ``X ~ law``."""
+    """The progress model's prediction: the finish is ``origin + X``, ``X ~ law``.
 
-    __slots__ = ("law", "origin", "step", "stretched")
+    :meth:`weigh` multiplies it by the duration prior (Bayes' rule: the prediction was made
+    as if nothing else were known), tabulated from a given moment on.
+    """
+
+    __slots__ = ("_grid", "_pdf", "_sf", "law", "origin", "step", "stretched")
 
     def __init__(self, origin: float, law: LogNormal, *, stretched: bool, step: float) -> None:
         self.origin = origin
@@ -94,17 +101,50 @@ class ProgressModel:
         self.stretched = stretched
         #: Expected time to the next change, for judging whether it came in time.
         self.step = step
+        self._grid: list[float] | None = None
+        self._pdf: list[float] = []
+        self._sf: list[float] = []
+
+    def weigh(self, prior_pdf: Callable[[float], float], since: float) -> None:
+        """Combine with the prior's density (over local time) for finishes after ``since``."""
+        span = max(6.0 * math.exp(self.law.mu + self.law.s), 3600.0)
+        grid = [since + span * (i / TABLE) ** 2 for i in range(TABLE + 1)]
+        dens = [self.law.pdf(t - self.origin) * prior_pdf(t) for t in grid]
+        tail = [0.0] * (TABLE + 1)
+        for i in range(TABLE - 1, -1, -1):
+            tail[i] = tail[i + 1] + 0.5 * (dens[i] + dens[i + 1]) * (grid[i + 1] - grid[i])
+        total = tail[0]
+        if not total > 0.0:
+            return  # the prior gives no weight there: keep the prediction as it is
+        self._grid = grid
+        self._pdf = [d / total for d in dens]
+        self._sf = [t / total for t in tail]
+
+    def _at(self, values: list[float], t: float) -> float:
+        grid = self._grid
+        assert grid is not None
+        if t <= grid[0]:
+            return values[0]
+        if t >= grid[-1]:
+            return values[-1]
+        i = bisect.bisect_right(grid, t) - 1
+        w = (t - grid[i]) / (grid[i + 1] - grid[i])
+        return values[i] + w * (values[i + 1] - values[i])
 
     def sf(self, t: float) -> float:
         """P(finish > t)."""
+        if self._grid is not None:
+            return self._at(self._sf, t)
         return self.law.sf(t - self.origin)
 
     def pdf(self, t: float) -> float:
         """Density of the finish at ``t``."""
+        if self._grid is not None:
+            return self._at(self._pdf, t)
         return self.law.pdf(t - self.origin)
 
     def median(self) -> float:
-        """The predicted finish's median (local time)."""
+        """The predicted finish's median (local time), before the prior is weighed in."""
         return self.origin + math.exp(self.law.mu)
 
 
@@ -143,11 +183,12 @@ def progress_model(
     rate = min(rates)
     by_rate = max(max(remaining, increment) / rate, MIN_REMAINING)
     by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t)
+    median, stretched = max(by_rate, by_stall), by_stall > by_rate
     spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
     return ProgressModel(
         last_t,
-        LogNormal(math.log(max(by_rate, by_stall)), spread),
-        stretched=by_stall > by_rate,
+        LogNormal(math.log(median), spread),
+        stretched=stretched,
         step=increment / rate,
     )
 

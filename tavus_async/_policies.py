@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -97,10 +97,17 @@ def _deadline(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 DURATION_BOUNDS = (60.0, 48 * 3600.0)
 
 
-def _duration_range(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _pair(value: Sequence[float]) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        msg = f"expected_duration must be (low, high) in seconds, got {type(value).__name__}"
+        raise TypeError(msg)
     if len(value) != 2:
-        msg = f"{attribute.name} must be (low, high) in seconds, got {value!r}"
+        msg = f"expected_duration must be (low, high) in seconds, got {value!r}"
         raise InvalidArgumentError(msg)
+    return (value[0], value[1])
+
+
+def _duration_range(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for item in value:
         _check_number(attribute.name, item)
     low, high = value
@@ -212,15 +219,15 @@ class PollPolicy:
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
     """Growth of the interval from ``initial_interval`` to the plateau."""
     expected_duration: tuple[float, float] = attrs.field(
-        default=(3 * 3600.0, 4 * 3600.0), converter=tuple, validator=_duration_range
+        default=(3 * 3600.0, 4 * 3600.0), converter=_pair, validator=_duration_range
     )
     """How long trainings usually take, ``(low, high)`` in seconds (Tavus documents 3-4 h):
     the central range of the duration prior. The client refines it from trainings it watches
     finish (see ``learn_duration``)."""
-    finish_interval: float = attrs.field(default=20.0, validator=_positive)
+    finish_interval: float = attrs.field(default=23.0, validator=_positive)
     """Spacing of polls, in seconds, where progress expects the finish within about ten
     minutes. Lower: earlier detection, more requests."""
-    window_interval: float = attrs.field(default=75.0, validator=_positive)
+    window_interval: float = attrs.field(default=85.0, validator=_positive)
     """Spacing of polls, in seconds, in the middle of ``expected_duration`` when progress
     says nothing. Lower: earlier detection of silent trainings, more requests."""
     learn_duration: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))

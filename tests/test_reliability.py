@@ -228,6 +228,26 @@ def test_absurd_client_options(kwargs: dict[str, Any], error: type[Exception]) -
         RetryPolicy(max_attempts=1000)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"expected_duration": (3600.0,)}, InvalidArgumentError, "(low, high)"),
+        ({"expected_duration": "3-4h"}, TypeError, "(low, high)"),
+        ({"expected_duration": (4 * 3600.0, 3 * 3600.0)}, InvalidArgumentError, "low <= high"),
+        ({"expected_duration": (10.0, 20.0)}, InvalidArgumentError, "60 <= low"),
+        ({"expected_duration": (3600.0, 30 * 86400.0)}, InvalidArgumentError, "high <= 172800"),
+        ({"expected_duration": (3600.0, math.nan)}, InvalidArgumentError, "finite"),
+        ({"window_interval": 0}, InvalidArgumentError, "window_interval"),
+        ({"finish_interval": -1}, InvalidArgumentError, "finish_interval"),
+        ({"learn_duration": "yes"}, TypeError, "learn_duration"),
+    ],
+)
+def test_absurd_poll_policies(kwargs: dict[str, Any], error: type[Exception], words: str) -> None:
+    with pytest.raises(error) as info:
+        PollPolicy(**kwargs)
+    assert words in str(info.value)
+
+
 SERVER_SIDE: list[tuple[str, int, bytes, str, type[Exception] | None, str]] = [
     ("HTML error page", 502, b"<html><head><title>502 Bad Gateway</title></head></html>",
      "text/html", ServerError, "HTML page: 502 Bad Gateway"),

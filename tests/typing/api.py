@@ -71,3 +71,15 @@ async def callbacks(client: TavusClient, body: bytes) -> None:
     job = client.faces.job("r1", expect_callback=True)
     _ = assert_type(job, TrainingJob[Face])
     assert_type(job.eta, float | None)
+
+
+async def stateless_worker(client: TavusClient, face_id: str, state: str | None) -> None:
+    policy = PollPolicy(expected_duration=(3600.0, 2 * 3600.0), window_interval=60.0)
+    assert_type(policy.expected_duration, tuple[float, float])
+    job = client.faces.job(face_id, state=state)
+    assert_type(job.state, str)
+    result = await job.poll_once()
+    assert_type(result.state, str)
+    assert_type(result.next_delay, float)
+    assert_type(result.done, bool)
+    _ = assert_type(client.replicas.job(face_id, state=result.state), TrainingJob[Replica])

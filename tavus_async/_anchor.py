@@ -1,0 +1,117 @@
+"""When the face was created, on our clock, and how far to believe it. Pure: no I/O.
+
+The duration prior counts from the face's creation, so the cadence needs that moment on its
+own (local, monotonic) clock:
+
+* **local**: this client created the face and noted the time. Exact; never questioned. The
+  server's view of the same face (``created_at`` against its ``Date``) is compared with it,
+  and the difference is reported as a *skew sample*: a server whose clocks are off, or a
+  ``created_at`` in another time zone, shows up here first and corrects later resumes;
+* **server**: a resumed face; its ``created_at`` read against the server's ``Date`` header,
+  corrected by the client's skew. Dropped at once when absurd (in the future, or more than
+  two weeks old), and later on either of two kinds of evidence:
+
+  - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
+    weighed against an unknown start by the survival each predicted since the last poll,
+    starting from even odds; once it is the less likely, it is dropped;
+  - *progress*: once progress has moved enough, the age it explains (progress over its
+    rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
+    four (plus an hour) is trusted to mean clock trouble;
+
+* **observed**: the age progress explains, when the server's is unknown or was dropped;
+* **distrusted** / unknown: no start; the prior's residual-life form is used instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+from ._models import Face
+from ._prior import DurationPrior
+
+__all__ = ["Anchor"]
+
+#: A server-derived age outside these bounds (seconds) is clock trouble.
+MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0
+#: A server-derived age more than this factor (plus the margin, seconds) away from the age
+#: progress explains means the server's clocks cannot be trusted for this job.
+FACTOR, MARGIN = 4.0, 3600.0
+#: Changes and span (seconds) needed before progress can witness the age.
+CHANGES, SPAN = 3, 600.0
+#: Prior odds (log) of a server-derived start against an unknown one: even.
+ODDS = 0.0
+_TINY = 1e-300
+
+
+class Anchor:
+    """The face's creation time on the local clock (``start``), and where it came from."""
+
+    __slots__ = ("_skew", "evidence", "skew_sample", "source", "start")
+
+    def __init__(self, start: float | None = None, *, clock_skew: float | None = None) -> None:
+        #: Local clock time at which the face was created, when known.
+        self.start = start
+        #: "local", "server", "observed", "distrusted", or None before the first read.
+        self.source: str | None = "local" if start is not None else None
+        #: Server age minus our own, on a face this client created (for the client).
+        self.skew_sample: float | None = None
+        #: Log-odds of a server-derived start against an unknown one.
+        self.evidence = ODDS
+        self._skew = clock_skew
+
+    def read(self, now: float, face: Face, server_date: dt.datetime | None, *, first: bool) -> None:
+        """Take in what a read of the face says about its age (``first``: the first read)."""
+        created = face.created_at
+        if created is None or server_date is None:
+            return
+        server_age = (server_date - created).total_seconds()
+        if self.source == "local":
+            if self.skew_sample is None and self.start is not None:
+                self.skew_sample = server_age - (now - self.start)
+            return
+        if self.source is not None or not first:
+            return  # decided at the first read
+        age = server_age - (self._skew or 0.0)
+        if MIN_AGE <= age <= MAX_AGE:
+            self.start, self.source = now - max(age, 0.0), "server"
+        else:
+            self.source = "distrusted"
+
+    def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
+        """Survival evidence: a server-derived start that outlives its own prediction goes."""
+        if self.source != "server" or self.start is None:
+            return
+        anchored = math.log(
+            max(prior.sf(now - self.start), _TINY) / max(prior.sf(before - self.start), _TINY)
+        )
+        unanchored = math.log(
+            max(prior.residual_sf(now - first_seen), _TINY)
+            / max(prior.residual_sf(before - first_seen), _TINY)
+        )
+        self.evidence += anchored - unanchored
+        if self.evidence < 0.0:
+            self.start, self.source = None, "distrusted"
+
+    def check(
+        self, points: Sequence[tuple[float, float]], first_seen: float | None, now: float
+    ) -> None:
+        """Progress as a witness of the age: overrules a contradicted or missing start."""
+        if self.source in ("local", "observed"):
+            return
+        moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
+        if len(moves) < CHANGES or moves[-1][0] - moves[0][0] < SPAN:
+            return
+        rate = (moves[-1][1] - moves[0][1]) / (moves[-1][0] - moves[0][0])
+        if rate <= 0.0:
+            return
+        explained = moves[-1][1] / rate + (now - moves[-1][0])
+        if self.source == "server" and self.start is not None:
+            claimed = now - self.start
+            if explained / FACTOR - MARGIN <= claimed <= FACTOR * explained + MARGIN:
+                return
+        observed = now - explained
+        if first_seen is not None:
+            observed = min(observed, first_seen)  # created no later than first seen
+        self.start, self.source = observed, "observed"
