@@ -25,6 +25,7 @@ __all__ = [
     "Rule",
     "Scenario",
     "make_curve",
+    "resolve_scenario",
 ]
 
 # Training error types (reference §8.3) and the kind of message Tavus sends with them.
@@ -279,3 +280,18 @@ SCENARIOS: dict[str, Scenario] = {
     "failure": Scenario.failure("video_codec", at=0.3),
     "phoenix45": Scenario.phoenix45(),
 }
+
+
+def resolve_scenario(value: Scenario | str) -> Scenario:
+    """``value`` itself, or the named scenario of :data:`SCENARIOS`.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if isinstance(value, Scenario):
+        return value
+    try:
+        return SCENARIOS[value]
+    except KeyError:
+        msg = f"unknown scenario {value!r}; known: {', '.join(SCENARIOS)}"
+        raise ValueError(msg) from None
