@@ -18,6 +18,7 @@ from ._errors import (
     CallbackError,
     ClientClosedError,
     ConflictError,
+    EventLoopError,
     FinetuneFailedError,
     InvalidArgumentError,
     InvalidIdError,
@@ -45,6 +46,7 @@ from ._models import (
     TrainingCallback,
     Voice,
 )
+from ._pages import Listing
 from ._policies import PollPolicy, RetryPolicy
 from ._version import __version__
 from ._voices import VoicesService
@@ -65,6 +67,7 @@ __all__ = [
     "Conversation",
     "ConversationStatus",
     "ConversationsService",
+    "EventLoopError",
     "Face",
     "FaceStatus",
     "FacesService",
@@ -72,6 +75,7 @@ __all__ = [
     "FinetuneStatus",
     "InvalidArgumentError",
     "InvalidIdError",
+    "Listing",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
+import attrs
 
 from ._callbacks import CallbackReceiver
 from ._conversations import ConversationsService
@@ -14,17 +16,20 @@ from ._errors import ClientClosedError, InvalidArgumentError
 from ._faces import FacesService, ReplicasService
 from ._http import HTTPSession, Secret
 from ._hub import JobHub
-from ._policies import PollPolicy, RetryPolicy
+from ._policies import PollPolicy, RetryPolicy, scaled_policy
 from ._validation import check_timeout, check_url
 from ._voices import VoicesService
 
 __all__ = ["DEFAULT_BASE_URL", "TavusClient"]
+
+logger = logging.getLogger("tavus_async")
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://tavusapi.com"
 API_KEY_ENV = "TAVUS_API_KEY"
 BASE_URL_ENV = "TAVUS_BASE_URL"
+TIME_SCALE_ENV = "TAVUS_TIME_SCALE"
 #: Per-request timeout. A create answers in seconds; training hours are PollPolicy.timeout.
 DEFAULT_TIMEOUT = 60.0
 
@@ -54,6 +59,21 @@ class TavusClient:
         callback_secret: The token callback URLs of :attr:`callbacks` carry (default: a new
             random one). Reuse it across restarts to accept callbacks for earlier trainings.
 
+    Attributes:
+        faces: Faces (``/v2/faces``): create, get, list, rename, update, delete, and the
+            training jobs (:class:`~tavus_async.FacesService`).
+        replicas: The same resource under its replica-era names (``/v2/replicas``,
+            :class:`~tavus_async.ReplicasService`).
+        voices: Stock voices (``/v2/voices``, :class:`~tavus_async.VoicesService`).
+        conversations: Conversations with trained faces (``/v2/conversations``,
+            :class:`~tavus_async.ConversationsService`).
+        callbacks: The receiver of training callbacks for this client's jobs
+            (:class:`~tavus_async.CallbackReceiver`).
+
+    Without a ``poll`` policy, ``TAVUS_TIME_SCALE=N`` in the environment makes waits run N
+    times faster, for an emulator started with ``--speed N``; it is ignored (with a
+    warning in the log) when the base URL is Tavus's own.
+
     Raises:
         InvalidArgumentError: no API key anywhere, or a malformed option.
     """
@@ -76,7 +96,10 @@ class TavusClient:
         if session is not None:
             _check_type("session", session, aiohttp.ClientSession)
         retry = _check_type("retry", retry, RetryPolicy) if retry is not None else RetryPolicy()
-        poll = _check_type("poll", poll, PollPolicy) if poll is not None else PollPolicy()
+        if poll is not None:
+            poll = _check_type("poll", poll, PollPolicy)
+        else:
+            poll = _default_poll(self._base_url, os.environ.get(TIME_SCALE_ENV))
         if max_polls_per_second is not None:
             check_timeout("max_polls_per_second", max_polls_per_second, maximum=10_000)
         self._http = HTTPSession(
@@ -91,16 +114,62 @@ class TavusClient:
             max_polls_per_second=max_polls_per_second,
             pause_remaining=self._http.pause_remaining,
         )
-        #: Stock voices (``/v2/voices``).
+        self._original: TavusClient | None = None
+        self._services(CallbackReceiver(self._hub, secret=_check_secret(callback_secret)))
+
+    def _services(self, callbacks: CallbackReceiver) -> None:
         self.voices = VoicesService(self._http)
-        #: Faces (``/v2/faces``): create, get, list, rename, update, delete, jobs.
         self.faces = FacesService(self._http, self._hub, self.voices)
-        #: The same resource under replica-era names (``/v2/replicas``).
         self.replicas = ReplicasService(self._http, self._hub, self.voices)
-        #: Conversations with trained faces (``/v2/conversations``).
         self.conversations = ConversationsService(self._http)
-        #: Receiver of training callbacks for this client's jobs.
-        self.callbacks = CallbackReceiver(self._hub, secret=_check_secret(callback_secret))
+        self.callbacks = callbacks
+
+    def with_options(
+        self,
+        *,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> TavusClient:
+        """A light copy with its own per-request timeout and retries, sharing the rest.
+
+        For one slow call without a client-wide setting::
+
+            faces = await client.with_options(timeout=120, max_retries=5).faces.list()
+
+        The copy sends through this client's session, within its poll budget and
+        ``Retry-After`` pauses, and its jobs are this client's jobs. Closing the copy does
+        nothing; closing this client closes both.
+
+        Args:
+            timeout: Per-request timeout in seconds (or an ``aiohttp.ClientTimeout``).
+            max_retries: Retries after the first attempt (0 disables them); a shorthand for
+                ``retry=RetryPolicy(max_attempts=max_retries + 1)`` on the current policy.
+            retry: A whole :class:`RetryPolicy` instead.
+
+        Raises:
+            InvalidArgumentError: a malformed option, or both ``max_retries`` and ``retry``.
+        """
+        if max_retries is not None and retry is not None:
+            msg = "give max_retries or retry, not both"
+            raise InvalidArgumentError(msg)
+        policy: RetryPolicy | None = None
+        if retry is not None:
+            policy = _check_type("retry", retry, RetryPolicy)
+        elif max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+                msg = f"max_retries must be an int, got {type(max_retries).__name__}"
+                raise TypeError(msg)
+            policy = attrs.evolve(self._http.retry, max_attempts=max_retries + 1)
+        copy = object.__new__(TavusClient)
+        copy._base_url = self._base_url
+        copy._hub = self._hub
+        copy._http = self._http.derive(
+            timeout=_client_timeout(timeout) if timeout is not None else None, retry=policy
+        )
+        copy._original = self._original or self
+        copy._services(self.callbacks)
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -119,7 +188,7 @@ class TavusClient:
 
     @property
     def closed(self) -> bool:
-        """True after :meth:`close`."""
+        """True after :meth:`close` (of the original, for a :meth:`with_options` copy)."""
         return self._http.closed
 
     @property
@@ -135,9 +204,9 @@ class TavusClient:
         """End every training wait (with :class:`ClientClosedError`) and close the session.
 
         A borrowed session is left open. Trainings are not touched. Calling it again does
-        nothing.
+        nothing, and so does closing a :meth:`with_options` copy.
         """
-        if self.closed:
+        if self.closed or self._original is not None:
             return
         await self._hub.close()
         await self._http.close()
@@ -155,6 +224,24 @@ class TavusClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _default_poll(base_url: str, scale_text: str | None) -> PollPolicy:
+    """The default policy, sped up by ``TAVUS_TIME_SCALE`` for anything but the real API."""
+    if not scale_text:
+        return PollPolicy()
+    try:
+        scale = float(scale_text)
+    except ValueError:
+        scale = 0.0
+    if not (scale > 0 and scale != float("inf")):
+        msg = f"{TIME_SCALE_ENV} must be a number > 0, got {scale_text!r}"
+        raise InvalidArgumentError(msg)
+    if base_url == DEFAULT_BASE_URL:
+        # A speed-up meant for an emulator would poll Tavus itself N times too often.
+        logger.warning("%s is ignored for %s (it is for emulators)", TIME_SCALE_ENV, base_url)
+        return PollPolicy()
+    return scaled_policy(scale)
 
 
 def _resolve_key(key: Any) -> str:

@@ -7,7 +7,7 @@ safe ones (reference §6, §12). The Python API speaks faces and PALs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from ._converter import structure
 from ._errors import InvalidArgumentError
 from ._http import HTTPSession, Response, Retry
 from ._models import Conversation, Face
-from ._pages import paginate
+from ._pages import Listing, paginate
 from ._validation import (
     check_bool,
     check_choice,
@@ -127,10 +127,8 @@ class ConversationsService:
         )
         return self._conversation(response)
 
-    async def list(
-        self, *, status: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[Conversation]:
-        """Iterate over every conversation, fetching pages lazily (``page`` from 1).
+    def list(self, *, status: str | None = None, page_size: int = 100) -> Listing[Conversation]:
+        """Every conversation: ``async for`` pages lazily (``page`` from 1), ``await`` collects.
 
         Args:
             status: ``"active"`` or ``"ended"``.
@@ -144,16 +142,16 @@ class ConversationsService:
         if status is not None:
             params["status"] = check_choice("status", status, ("active", "ended"))
         check_page_size(page_size)
-        pages = paginate(
-            self._http,
-            self._path(),
-            Conversation,
-            params=params,
-            page_size=page_size,
-            key=lambda conversation: conversation.conversation_id,
+        return Listing(
+            lambda: paginate(
+                self._http,
+                self._path(),
+                Conversation,
+                params=params,
+                page_size=page_size,
+                key=lambda conversation: conversation.conversation_id,
+            )
         )
-        async for conversation in pages:
-            yield conversation
 
     async def end(self, conversation_id: str) -> None:
         """End a live conversation (``POST …/end``); ending twice is harmless, so it retries.

@@ -6,6 +6,7 @@ The hierarchy::
     ├── InvalidArgumentError        bad input, caught before any request (also a ValueError)
     │   └── CadenceStateError       a cadence state token that cannot be used (see PollResult.state)
     ├── ClientClosedError           the client was used after close() (also a RuntimeError)
+    ├── EventLoopError              the client was used in another event loop (a RuntimeError)
     ├── APIError                    something went wrong talking to the API
     │   ├── APIStatusError          a non-2xx response: .status .message .body .request_id
     │   │   ├── BadRequestError             400
@@ -50,6 +51,7 @@ __all__ = [
     "CallbackError",
     "ClientClosedError",
     "ConflictError",
+    "EventLoopError",
     "FinetuneFailedError",
     "InvalidArgumentError",
     "InvalidIdError",
@@ -88,6 +90,15 @@ class CadenceStateError(InvalidArgumentError):
 
 class ClientClosedError(TavusError, RuntimeError):
     """The :class:`~tavus_async.TavusClient` was used after ``close()``, or closed mid-wait."""
+
+
+class EventLoopError(TavusError, RuntimeError):
+    """The client was used in an event loop other than the one it started in.
+
+    A :class:`~tavus_async.TavusClient` owns an aiohttp session, and a session belongs to the
+    event loop it was made in: a second ``asyncio.run()`` cannot reuse it. Create the client
+    inside the coroutine you run (``async with TavusClient() as client:``), one per loop.
+    """
 
 
 class APIError(TavusError):

@@ -32,7 +32,7 @@ from ._hub import JobHub
 from ._jobs import TrainingJob, as_completed
 from ._models import Face, FaceStatus, Replica
 from ._outcome import Polled, settle
-from ._pages import paginate
+from ._pages import Listing, paginate
 from ._policies import PollPolicy
 from ._sansio import parse_retry_after
 from ._validation import (
@@ -246,7 +246,7 @@ class _TrainingResource(Generic[FaceT]):
             server_date=response.server_date,
         )
 
-    async def _list(
+    def _list(
         self,
         *,
         face_type: str | None,
@@ -254,34 +254,39 @@ class _TrainingResource(Generic[FaceT]):
         ids: Iterable[str] | None,
         verbose: bool,
         page_size: int,
-    ) -> AsyncIterator[FaceT]:
+    ) -> Listing[FaceT]:
         n = self._naming
         check_page_size(page_size)
         params: dict[str, Any] = {}
-        if face_type is not None:
-            params[n.type] = check_choice(n.type, face_type, ("user", "system"))
+        kind = check_choice(n.type, face_type, ("user", "system", "all"))
+        if kind != "all":
+            params[n.type] = kind
         if model_name is not None:
             params["model_name"] = check_name("model_name", model_name)
+        id_list: builtins.list[str] | None = None
         if ids is not None:
             if isinstance(ids, str):
                 msg = f"ids must be an iterable of id strings, not one string ({n.ids})"
                 raise TypeError(msg)
             id_list = [check_id(n.id, i) for i in ids]
-            if not id_list:
-                return
             params[n.ids] = ",".join(id_list)
         if check_bool("verbose", verbose):
             params["verbose"] = True
-        pages = paginate(
-            self._http,
-            self._path(),
-            self._model,
-            params=params,
-            page_size=page_size,
-            key=lambda face: face.face_id,
-        )
-        async for face in pages:
-            yield face
+
+        async def pages() -> AsyncIterator[FaceT]:
+            if id_list == []:
+                return  # no ids asked for: nothing to list, and no request
+            async for face in paginate(
+                self._http,
+                self._path(),
+                self._model,
+                params=params,
+                page_size=page_size,
+                key=lambda face: face.face_id,
+            ):
+                yield face
+
+        return Listing(pages)
 
     # ------------------------------------------------------------------ write
 
@@ -548,19 +553,21 @@ class FacesService(_TrainingResource[Face]):
     def list(
         self,
         *,
-        face_type: str | None = None,
+        face_type: str = "user",
         model_name: str | None = None,
         face_ids: Iterable[str] | None = None,
         verbose: bool = False,
         page_size: int = 50,
-    ) -> AsyncIterator[Face]:
-        """Iterate over every face, fetching pages lazily (``page`` from 1).
+    ) -> Listing[Face]:
+        """Your faces: ``async for`` fetches pages lazily (``page`` from 1), ``await`` collects.
 
-        Stops on an empty page, on a page that repeats the previous one (a server that
-        ignores ``page``), or once ``total_count`` items have been seen.
+        Every page is followed until ``total_count`` items have been seen, even when the
+        server returns fewer items per page than asked for; a page that repeats the previous
+        one (a server that ignores ``page``) or an empty one ends the listing.
 
         Args:
-            face_type: ``"user"`` (yours) or ``"system"`` (stock faces).
+            face_type: ``"user"`` (yours, the default), ``"system"`` (stock faces) or
+                ``"all"``.
             model_name: Only faces of this Phoenix model, e.g. ``"phoenix-4"``.
             face_ids: Only these ids (sent comma-separated).
             verbose: Also return ``face_type`` on each item.
@@ -648,19 +655,20 @@ class ReplicasService(_TrainingResource[Replica]):
     def list(
         self,
         *,
-        replica_type: str | None = None,
+        replica_type: str = "user",
         model_name: str | None = None,
         replica_ids: Iterable[str] | None = None,
         verbose: bool = False,
         page_size: int = 50,
-    ) -> AsyncIterator[Replica]:
-        """Iterate over every replica, fetching pages lazily (``page`` from 1).
+    ) -> Listing[Replica]:
+        """Your replicas: ``async for`` pages lazily (``page`` from 1), ``await`` collects.
 
-        Stops on an empty page, on a page that repeats the previous one (a server that
-        ignores ``page``), or once ``total_count`` items have been seen.
+        Every page is followed until ``total_count`` items have been seen, even when the
+        server returns fewer items per page than asked for.
 
         Args:
-            replica_type: ``"user"`` (yours) or ``"system"`` (stock replicas).
+            replica_type: ``"user"`` (yours, the default), ``"system"`` (stock replicas) or
+                ``"all"``.
             model_name: Only replicas of this Phoenix model, e.g. ``"phoenix-4"``.
             replica_ids: Only these ids (sent comma-separated).
             verbose: Also return ``replica_type`` on each item.

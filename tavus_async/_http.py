@@ -20,7 +20,7 @@ import enum
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -30,6 +30,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    EventLoopError,
     RateLimitError,
     ResponseValidationError,
 )
@@ -176,6 +177,9 @@ class HTTPSession:
         self.base_url = base_url
         self._session = session
         self._owns_session = session is None
+        #: The event loop the owned session was made in (a session cannot change loops).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lifetime: AsyncGenerator[None, None] | None = None
         self._timeout = timeout
         # Only a borrowed session needs our timeout passed with each request.
         self._per_request: dict[str, Any] = {} if session is None else {"timeout": timeout}
@@ -202,6 +206,7 @@ class HTTPSession:
             # for every request until close(). Our constant headers and timeout are its
             # defaults: cheaper than merging them into every request.
             self._session = aiohttp.ClientSession(timeout=self._timeout, headers=_CONSTANT_HEADERS)
+            self._loop = asyncio.get_running_loop()
         elif self._session.closed:
             msg = "the borrowed aiohttp.ClientSession was closed by its owner"
             raise ClientClosedError(msg)
@@ -214,6 +219,62 @@ class HTTPSession:
         self._closed = True
         if self._owns_session and self._session is not None:
             await self._session.close()
+        if self._lifetime is not None and self._loop is asyncio.get_running_loop():
+            await self._lifetime.aclose()
+
+    async def _ready(self) -> None:
+        """Before a request: the right event loop, and the session watched by its loop."""
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            await self._other_loop()
+        if self._lifetime is None and self._owns_session:
+            self._lifetime = self._watch_loop()
+            await self._lifetime.__anext__()
+
+    def derive(
+        self, *, timeout: aiohttp.ClientTimeout | None, retry: RetryPolicy | None
+    ) -> HTTPSession:
+        """A view with its own per-request timeout and retries, sharing everything else.
+
+        It sends through this session's aiohttp session, pause and counter; closing it does
+        nothing (the original owns the session).
+        """
+        return _Derived(self, timeout=timeout or self._timeout, retry=retry or self.retry)
+
+    def count(self) -> None:
+        """Count one request sent."""
+        self.sent += 1
+
+    async def _watch_loop(self) -> AsyncGenerator[None, None]:
+        """Suspended for as long as the owned session lives in its loop.
+
+        ``asyncio.run()`` finalizes every suspended async generator before it closes its
+        loop: a client nobody closed then closes its session with the loop, instead of
+        leaving a session and its connections to be reported as leaked.
+        """
+        try:
+            yield
+        finally:
+            session = self._session
+            if self._owns_session and session is not None and not session.closed:
+                await session.close()
+
+    async def _other_loop(self) -> None:
+        """Used from a loop other than the session's: let go of it quietly, then say so."""
+        stale, loop = self._session, self._loop
+        if stale is not None and loop is not None and loop.is_closed():
+            # Its loop is gone (a second asyncio.run()): nothing can be sent on it any more.
+            # Detached, the session counts as closed; its connector, closed from here,
+            # only notes it (its transports died with their loop). No "Unclosed" warnings.
+            connector = stale.connector
+            stale.detach()
+            if connector is not None:
+                await connector.close()
+        msg = (
+            "this TavusClient was started in another event loop (a second asyncio.run()?): "
+            "create the client inside the coroutine you run, one per loop, e.g. "
+            "`async with TavusClient() as client: ...`"
+        )
+        raise EventLoopError(msg)
 
     # ------------------------------------------------------------------ pause (Retry-After)
 
@@ -253,6 +314,7 @@ class HTTPSession:
                 ``RetryPolicy.max_retry_after`` is in force (nothing was sent).
         """
         self.check_open()
+        await self._ready()
         url = self.base_url + path
         body = _json_body(json) if json is not None else None
         query = _query(params)
@@ -317,7 +379,7 @@ class HTTPSession:
     ) -> Response:
         session = self._get_session()
         headers = self._headers if body is None else self._json_headers
-        self.sent += 1
+        self.count()
         shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
         try:
             async with session.request(
@@ -364,6 +426,56 @@ class HTTPSession:
             data=data,
             is_json=is_json,
         )
+
+
+class _Derived(HTTPSession):
+    """A view of an :class:`HTTPSession` with its own timeout and retries (``with_options``)."""
+
+    def __init__(
+        self, root: HTTPSession, *, timeout: aiohttp.ClientTimeout, retry: RetryPolicy
+    ) -> None:
+        super().__init__(
+            api_key=root._key,
+            base_url=root.base_url,
+            session=None,
+            timeout=timeout,
+            retry=retry,
+        )
+        self._root = root
+        self._headers, self._json_headers = root._headers, root._json_headers
+        self._owns_session = False
+        # The shared session's default timeout is the root's: ours goes with each request.
+        self._per_request = {"timeout": timeout}
+
+    @property
+    def closed(self) -> bool:
+        """The original's state: closing the original closes every view."""
+        return self._root.closed
+
+    def check_open(self) -> None:
+        """As the original's."""
+        self._root.check_open()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        return self._root._get_session()
+
+    async def _ready(self) -> None:
+        await self._root._ready()
+
+    async def close(self) -> None:
+        """Nothing: the original owns the session."""
+
+    def pause_remaining(self) -> float:
+        """The original's (a Retry-After pauses the whole client)."""
+        return self._root.pause_remaining()
+
+    def pause(self, seconds: float) -> None:
+        """Pause the original (and so every view)."""
+        self._root.pause(seconds)
+
+    def count(self) -> None:
+        """Count on the original."""
+        self._root.count()
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,18 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from ._converter import structure_page
 from ._http import HTTPSession
 
-__all__ = ["MAX_PAGES", "paginate"]
+__all__ = ["MAX_PAGES", "Listing", "paginate"]
 
 T = TypeVar("T")
 
 #: Pages are followed lazily; this many is a runaway server, not a large account.
 MAX_PAGES = 10_000
+
+
+class Listing(AsyncIterator[T]):
+    """Every item of a list endpoint: ``async for`` fetches pages lazily, ``await`` collects.
+
+    ``async for face in client.faces.list():`` reads one page at a time, as you go (it is an
+    async iterator: ``anext()`` and ``aclose()`` work as on a generator, and it is read
+    once); ``faces = await client.faces.list()`` reads every page from the first and returns
+    a list (mind very large accounts).
+    """
+
+    __slots__ = ("_iterator", "_pages")
+
+    def __init__(self, pages: Callable[[], AsyncIterator[T]]) -> None:
+        self._pages = pages
+        self._iterator: AsyncIterator[T] | None = None
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._iterator is None:
+            self._iterator = self._pages()
+        return await self._iterator.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop reading pages (as ``aclose()`` on an async generator)."""
+        iterator = self._iterator
+        if iterator is not None and hasattr(iterator, "aclose"):
+            await iterator.aclose()
+
+    def __await__(self) -> Generator[Any, None, list[T]]:
+        return self._collect().__await__()
+
+    async def _collect(self) -> list[T]:
+        return [item async for item in self._pages()]
+
+    def __repr__(self) -> str:
+        return "Listing(...)  # async for item in it, or: items = await it"
 
 
 async def paginate(
@@ -27,8 +66,11 @@ async def paginate(
 ) -> AsyncIterator[T]:
     """Yield every item of a ``{"data": [...], "total_count": n}`` listing, lazily.
 
-    Stops on an empty page, on a page that repeats the previous one (a server that ignores
-    ``page``), on a short page, or once ``total_count`` items have been seen.
+    Servers often cap pages below the ``limit`` asked for, so a short page is not taken as
+    the last one while ``total_count`` says there is more. The listing stops on an empty
+    page, on a page that repeats the previous one (a server that ignores ``page``), once
+    ``total_count`` items have been seen, or on a short page when there is no
+    ``total_count`` to say otherwise.
 
     Raises:
         ResponseValidationError: a page that does not fit.
@@ -54,5 +96,8 @@ async def paginate(
         for item in items:
             yield item
         seen += len(items)
-        if (total is not None and seen >= total) or len(items) < page_size:
+        if total is not None:
+            if seen >= total:
+                return
+        elif len(items) < page_size:
             return

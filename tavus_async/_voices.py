@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ from ._converter import structure
 from ._errors import InvalidArgumentError
 from ._http import HTTPSession
 from ._models import Voice
-from ._pages import paginate
+from ._pages import Listing, paginate
 from ._validation import check_id, check_page_size, check_text
 
 __all__ = ["VoicesService"]
@@ -23,10 +22,10 @@ class VoicesService:
     def __init__(self, http: HTTPSession) -> None:
         self._http = http
 
-    async def list(
+    def list(
         self, *, search: str | None = None, tag: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[Voice]:
-        """Iterate over every stock voice, fetching pages lazily (``page`` from 1).
+    ) -> Listing[Voice]:
+        """Every stock voice: ``async for`` pages lazily (``page`` from 1), ``await`` collects.
 
         Args:
             search: Case-insensitive substring of ``voice_name``.
@@ -43,16 +42,16 @@ class VoicesService:
         if tag is not None:
             params["tag"] = check_text("tag", tag, limit=200)
         check_page_size(page_size)
-        pages = paginate(
-            self._http,
-            "/v2/voices",
-            Voice,
-            params=params,
-            page_size=page_size,
-            key=lambda voice: voice.voice_name,
+        return Listing(
+            lambda: paginate(
+                self._http,
+                "/v2/voices",
+                Voice,
+                params=params,
+                page_size=page_size,
+                key=lambda voice: voice.voice_name,
+            )
         )
-        async for voice in pages:
-            yield voice
 
     async def get(self, voice_id: str) -> Voice:
         """Read one voice by id (``v…``).

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import pydoc
+import threading
+import warnings
+from typing import Any
+
 import aiohttp
 import pytest
+from aiohttp import web
 
 from tavus_async import (
+    APITimeoutError,
     AuthenticationError,
     ClientClosedError,
+    EventLoopError,
     InvalidArgumentError,
     PollPolicy,
     RetryPolicy,
+    ServerError,
     TavusClient,
     TavusError,
 )
 from tavus_async.emulator import Emulator
 
-from .conftest import API_KEY
+from .conftest import API_KEY, Stub
 
 
 def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +174,112 @@ async def test_key_never_in_reprs_or_errors(emulator: Emulator) -> None:
     assert repr(client) == f"TavusClient(base_url={emulator.url!r}, closed)"
     for text in texts:
         assert API_KEY not in text
+
+
+# ---------------------------------------------------------------------- one client per loop
+
+
+def test_a_client_reused_in_a_second_asyncio_run_says_what_to_do() -> None:
+    # The emulator runs in a thread of its own; the client is used from two asyncio.run()s
+    # and never closed: the second says so in words, and nothing is reported leaked.
+    ready = threading.Event()
+    found: dict[str, Any] = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            stop = found["stop"] = asyncio.Event()
+            found["loop"] = asyncio.get_running_loop()
+            async with Emulator(api_key=API_KEY) as emu:
+                found["url"] = emu.url
+                ready.set()
+                await stop.wait()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        client = TavusClient(api_key=API_KEY, base_url=found["url"])
+
+        async def stock() -> list[str]:
+            return [f.face_id async for f in client.faces.list(face_type="system")]
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert asyncio.run(stock())
+            with pytest.raises(EventLoopError) as info:
+                asyncio.run(stock())
+            gc.collect()
+        assert isinstance(info.value, TavusError)
+        assert isinstance(info.value, RuntimeError)
+        assert "async with TavusClient()" in str(info.value)
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    finally:
+        if "loop" in found:
+            found["loop"].call_soon_threadsafe(found["stop"].set)
+        thread.join(10)
+
+
+# ---------------------------------------------------------------------- per-call options
+
+
+async def test_with_options_sets_a_timeout_and_retries_for_its_calls(stub: Stub) -> None:
+    slow = {"sleep": 5.0}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/slow"):
+            await asyncio.sleep(slow["sleep"])
+            return web.json_response({"face_id": "slow", "status": "started"})
+        if request.path.endswith("/down"):
+            return web.json_response({"error": "down"}, status=503)
+        return web.json_response({"face_id": "r1", "status": "started"})
+
+    stub.handler = handler
+    async with TavusClient(
+        api_key=API_KEY, base_url=stub.url, timeout=60, retry=RetryPolicy(max_attempts=3)
+    ) as client:
+        quick = client.with_options(timeout=1)
+        with pytest.raises(APITimeoutError):
+            await quick.faces.get("slow")
+        assert (await client.faces.get("slow")).face_id == "slow"  # the original waits 60 s
+        before = len(stub.seen)
+        with pytest.raises(ServerError):
+            await client.with_options(max_retries=0).faces.get("down")
+        assert len(stub.seen) == before + 1  # one attempt, no retries
+        with pytest.raises(ServerError):
+            await client.faces.get("down")
+        assert len(stub.seen) == before + 4  # the original still retries twice
+        # One session, one budget: the copies count on the original; closing one is a no-op.
+        assert client.requests_sent == len(stub.seen)
+        await quick.close()
+        assert not client.closed
+        assert (await quick.faces.get("r1")).face_id == "r1"
+    assert quick.closed  # closing the original closes its copies
+    with pytest.raises(InvalidArgumentError):
+        client.with_options(max_retries=1, retry=RetryPolicy())
+
+
+# ---------------------------------------------------------------------- documentation, time
+
+
+def test_help_names_the_services() -> None:
+    text = pydoc.render_doc(TavusClient, renderer=pydoc.plaintext)
+    for name in ("faces", "replicas", "voices", "conversations", "callbacks"):
+        assert f"{name}:" in text, name
+
+
+def test_tavus_time_scale_speeds_up_waits_for_emulators_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TAVUS_TIME_SCALE", "600")
+    local = TavusClient(api_key=API_KEY, base_url="http://127.0.0.1:8089")
+    assert local.poll_policy != PollPolicy()  # a scaled clock and sleep
+    real = TavusClient(api_key=API_KEY, base_url="https://tavusapi.com")
+    assert real.poll_policy == PollPolicy()
+    assert "TAVUS_TIME_SCALE is ignored" in caplog.text
+    explicit = TavusClient(api_key=API_KEY, base_url="http://127.0.0.1:8089", poll=PollPolicy())
+    assert explicit.poll_policy == PollPolicy()
+    monkeypatch.setenv("TAVUS_TIME_SCALE", "fast")
+    with pytest.raises(InvalidArgumentError, match="TAVUS_TIME_SCALE"):
+        TavusClient(api_key=API_KEY, base_url="http://127.0.0.1:8089")

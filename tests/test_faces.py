@@ -156,7 +156,7 @@ async def test_list_follows_pages_lazily(emulator: Emulator, client: TavusClient
     ]
     stock = [f for f in emulator.faces.values() if f.face_type == "system"]
     emulator.requests.clear()
-    listing = client.faces.list(page_size=2)
+    listing = client.faces.list(page_size=2, face_type="all")
     seen = [face.face_id async for face in listing]
     assert len(seen) == len(created) + len(stock) == 9
     assert set(created) <= set(seen)
@@ -183,7 +183,10 @@ async def test_list_filters(emulator: Emulator, client: TavusClient) -> None:
     stock = [f async for f in client.faces.list(face_type="system")]
     assert stock
     assert all(f.face_type == "system" for f in stock)
-    by_id = [f.face_id async for f in client.faces.list(face_ids=[job.face_id, "r4067604db72"])]
+    by_id = [
+        f.face_id
+        async for f in client.faces.list(face_ids=[job.face_id, "r4067604db72"], face_type="all")
+    ]
     assert sorted(by_id) == sorted([job.face_id, "r4067604db72"])
     assert emulator.calls("GET", "/v2/faces")[-1].query["face_ids"] == (
         f"{job.face_id},r4067604db72"

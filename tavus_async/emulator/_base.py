@@ -42,6 +42,7 @@ class EmulatorBase:
     seed: int | None
     epoch: dt.datetime
     date_skew: float | None
+    page_cap: int | None
     callback_mode: CallbackMode
     faces: dict[str, FaceRecord]
     conversations: dict[str, ConversationRecord]

@@ -137,8 +137,11 @@ def _fields(body: Any, cls: type[Any]) -> dict[str, Any]:
 
 
 def _scenario_from_json(value: Any) -> Scenario:
+    """A scenario name, ``{"scenario": <name or fields>}``, or an object of Scenario fields."""
     if isinstance(value, str):
         return resolve_scenario(value)
+    if isinstance(value, dict) and set(value) == {"scenario"}:
+        return _scenario_from_json(value["scenario"])
     if isinstance(value, dict):
         fields = _fields(value, Scenario)
         if isinstance(fields.get("curve"), list):

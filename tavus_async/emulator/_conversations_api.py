@@ -60,7 +60,7 @@ class ConversationsAPI(EmulatorBase):
     async def _list_conversations(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         try:
-            limit, page = paging(query, default_limit=10, maximum=100)
+            limit, page = paging(query, default_limit=10, maximum=100, cap=self.page_cap)
         except ValueError as exc:
             return error(str(exc))
         status = query.get("status")

@@ -107,7 +107,7 @@ class FacesAPI(CallbackSender):
     async def _list_faces(self, request: web.Request, names: Names) -> web.StreamResponse:
         query = request.query
         try:
-            limit, page = paging(query, default_limit=10, maximum=100)
+            limit, page = paging(query, default_limit=10, maximum=100, cap=self.page_cap)
         except ValueError as exc:
             return error(str(exc))
         kind = query.get(names["type"])

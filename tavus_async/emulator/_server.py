@@ -89,9 +89,12 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         epoch: Wall-clock time at emulated time 0 (default: now); served in ``Date``.
         date_skew: Seconds added to the ``Date`` header (a server whose clock is off), or
             ``None`` to send an empty one (a server that gives no usable ``Date``).
+        page_cap: Serve at most this many items per list page, whatever ``limit`` asks for
+            (``total_count`` stays the whole count), like servers that cap page sizes.
         callbacks: ``"deliver"`` (default), ``"drop"`` (lose every callback) or
             ``"duplicate"`` (deliver each twice).
-        host, port: Where :meth:`start` listens (port 0: any free port).
+        host: Where :meth:`start` listens.
+        port: The port to listen on (0: any free port).
         record_requests: Keep every request in :attr:`requests` (counters are always kept);
             turn off for very long or very large runs.
     """
@@ -108,6 +111,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         seed: int | None = 0,
         epoch: dt.datetime | None = None,
         date_skew: float | None = 0.0,
+        page_cap: int | None = None,
         callbacks: CallbackMode = "deliver",
         host: str = "127.0.0.1",
         port: int = 0,
@@ -121,6 +125,10 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         self.seed = seed
         self.epoch = epoch or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.date_skew = date_skew
+        if page_cap is not None and page_cap < 1:
+            msg = f"page_cap must be a positive int, got {page_cap!r}"
+            raise ValueError(msg)
+        self.page_cap = page_cap
         self.callback_mode: CallbackMode = callbacks
         self.record_requests = record_requests
         self.host, self.port = host, port

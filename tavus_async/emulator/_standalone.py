@@ -25,9 +25,16 @@ async def serve(emulator: Emulator, *, ready: asyncio.Event | None = None) -> No
             loop.add_signal_handler(sig, stop.set)
     async with emulator:
         key = "any non-empty key" if emulator.api_key is None else "the key you set"
+        speed = getattr(emulator.clock, "speed", 1.0)
+        scale = (
+            f"  export TAVUS_TIME_SCALE={speed:g}  (clients wait at the emulator's speed)\n"
+            if speed != 1.0
+            else ""
+        )
         print(
             f"Tavus emulator listening on {emulator.url}\n"
             f"  export TAVUS_BASE_URL={emulator.url}  (accepts {key})\n"
+            f"{scale}"
             f"  control API: {emulator.url}/_emulator/stats",
             flush=True,
         )

@@ -31,7 +31,7 @@ class VoicesAPI(EmulatorBase):
     async def _list_voices(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         try:
-            limit, page = paging(query, default_limit=10, maximum=100)
+            limit, page = paging(query, default_limit=10, maximum=100, cap=self.page_cap)
         except ValueError as exc:
             return error(str(exc))
         rows = self._voice_rows()

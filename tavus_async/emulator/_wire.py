@@ -56,8 +56,10 @@ async def json_body(request: web.Request) -> Any:
         return None
 
 
-def paging(query: Any, *, default_limit: int, maximum: int) -> tuple[int, int]:
-    """``(limit, page)`` from a list request.
+def paging(
+    query: Any, *, default_limit: int, maximum: int, cap: int | None = None
+) -> tuple[int, int]:
+    """``(limit, page)`` from a list request; ``cap`` serves at most that many per page.
 
     Raises:
         ValueError: a limit or page out of range (a 400 for the client).
@@ -74,7 +76,9 @@ def paging(query: Any, *, default_limit: int, maximum: int) -> tuple[int, int]:
     if page < 1:
         msg = "page must be >= 1"
         raise ValueError(msg)
-    return limit, page
+    # Like many servers, one that caps pages answers with fewer items than asked for, and
+    # the same total_count: pages are then numbered in units of the cap.
+    return (min(limit, cap) if cap is not None else limit), page
 
 
 def abort(request: web.Request) -> None:
