@@ -37,6 +37,7 @@ from ._jobs import TrainingJob
 from ._models import Face
 from ._policies import scaled_policy
 from ._progress import choose_display, live
+from ._version import __version__
 from .emulator._standalone import add_arguments as add_emulator_arguments
 from .emulator._standalone import emulator_from_args, serve
 
@@ -49,6 +50,8 @@ EXIT_TRAINING_FAILED = 3
 EXIT_AUTH = 4
 EXIT_DEADLINE = 5
 EXIT_INTERRUPTED = 130
+#: The reader went away (``| head``): quiet, as a process killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 #: Exit codes, as documented in ``--help`` and the README.
 EXIT_CODES = {
@@ -59,6 +62,7 @@ EXIT_CODES = {
     EXIT_AUTH: "authentication failed (401/403)",
     EXIT_DEADLINE: "deadline passed while the training still runs",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); the training goes on",
+    EXIT_BROKEN_PIPE: "the output's reader went away (e.g. | head); nothing printed",
 }
 
 EPILOG = (
@@ -120,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"tavus-async {__version__}",
+        help="print the version",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--base-url", help="API root (default: TAVUS_BASE_URL or tavusapi.com)")
     parser.add_argument(
@@ -169,7 +179,7 @@ def _add_training_commands(groups: Any, resource: str) -> None:
     if resource == "replicas":
         create.add_argument("--consent-video-url", help="separate consent clip")
     create.add_argument("--wait", action="store_true", help="wait for the training to end")
-    _add_wait_options(create)
+    _add_wait_options(create, implies_wait=True)
     wait = verbs.add_parser("wait", help="wait for a training to end (resume a wait)")
     wait.add_argument("face_id")
     _add_wait_options(wait)
@@ -177,7 +187,9 @@ def _add_training_commands(groups: Any, resource: str) -> None:
     get.add_argument("face_id")
     get.add_argument("--json", action="store_true", help="print JSON")
     listing = verbs.add_parser("list", help=f"list your {resource}")
-    listing.add_argument("--stock", action="store_true", help=f"list stock {resource} instead")
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--stock", action="store_true", help=f"list stock {resource} instead")
+    which.add_argument("--all", action="store_true", help=f"list yours and stock {resource}")
     listing.add_argument("--json", action="store_true", help="print JSON")
     rename = verbs.add_parser("rename", help=f"rename a {singular}")
     rename.add_argument("face_id")
@@ -187,13 +199,13 @@ def _add_training_commands(groups: Any, resource: str) -> None:
     delete.add_argument("--hard", action="store_true", help="also erase its assets (irreversible)")
 
 
-def _add_wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", default="8h", help="deadline of the wait (default 8h)")
+def _add_wait_options(parser: argparse.ArgumentParser, *, implies_wait: bool = False) -> None:
+    also = "; implies --wait" if implies_wait else ""
+    parser.add_argument("--timeout", help=f"deadline of the wait (default 8h){also}")
     parser.add_argument(
         "--until",
         choices=("final", "preview"),
-        default="final",
-        help="Phoenix-4.5: return at the watermarked preview, or wait for tuning (default)",
+        help="Phoenix-4.5: return at the watermarked preview, or wait for tuning (default)" + also,
     )
     parser.add_argument(
         "--json", action="store_true", help="JSON lines: each change, then the face"
@@ -227,13 +239,13 @@ def _summary(face: Face) -> str:
 
 
 async def _wait(ctx: Context, job: TrainingJob[Any], args: argparse.Namespace) -> int:
-    timeout = parse_duration(args.timeout)
+    timeout = parse_duration(args.timeout or "8h")
     display = choose_display(ctx.stdout, ctx.env, as_json=args.json)
     try:
         async with live(display, job):
             face = await job.wait(
                 timeout=timeout,
-                until=args.until,
+                until=args.until or "final",
                 on_update=lambda f: display.changed(job, f),
             )
     except (TrainingFailedError, FinetuneFailedError) as err:
@@ -244,6 +256,12 @@ async def _wait(ctx: Context, job: TrainingJob[Any], args: argparse.Namespace) -
         _json(ctx, unstructure(face))
     else:
         _print(ctx, f"completed: {_summary(face)}")
+    return EXIT_OK
+
+
+def _no_command(ctx: Context) -> int:
+    _print(ctx, _parser().format_help().rstrip())
+    _print(ctx, "\nnew here? try: tavus-async demo  (the whole flow on a local emulator, no key)")
     return EXIT_OK
 
 
@@ -264,7 +282,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             "model_name": args.model,
             "callback_url": args.callback_url,
         }
-        parse_duration(args.timeout)  # refuse a bad --timeout before anything is sent
+        parse_duration(args.timeout or "8h")  # refuse a bad --timeout before anything is sent
         if isinstance(service, ReplicasService):
             job: TrainingJob[Any] = await service.create(
                 replica_name=args.name, consent_video_url=args.consent_video_url, **options
@@ -289,7 +307,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
         _json(ctx, unstructure(face)) if args.json else _print(ctx, _summary(face))
         return EXIT_OK
     if verb == "list":
-        kind = "system" if args.stock else "user"
+        kind = "system" if args.stock else "all" if args.all else "user"
         listing = (
             service.list(replica_type=kind)
             if isinstance(service, ReplicasService)
@@ -452,8 +470,13 @@ def main(
     try:
         args = _parser().parse_args(argv)
         if args.group is None:
-            args = _parser().parse_args(["demo"])
+            return _no_command(ctx)
+        wait_options = getattr(args, "timeout", None) or getattr(args, "until", None)
+        if getattr(args, "verb", None) == "create" and wait_options:
+            args.wait = True  # --timeout and --until are wait options: they mean --wait
         return asyncio.run(_run(ctx, args))
+    except BrokenPipeError:
+        return _broken_pipe(ctx)
     except KeyboardInterrupt:
         resume = (
             f"; the training goes on: resume with: tavus-async {ctx.resource} wait {ctx.face_id}"
@@ -471,6 +494,25 @@ def main(
         ctx.stderr.write(f"tavus-async: error: {line}\n")
         ctx.stderr.flush()
         return code
+
+
+def _broken_pipe(ctx: Context) -> int:
+    """The reader of our output went away (``| head``): stop quietly, as Unix tools do.
+
+    Python would complain once more when it flushes stdout at exit; pointing stdout at
+    /dev/null first (the recipe of Python's signal documentation) keeps that quiet.
+    """
+    stream = ctx.stdout
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return EXIT_BROKEN_PIPE
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

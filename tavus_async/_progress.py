@@ -14,7 +14,16 @@ from ._converter import unstructure
 from ._jobs import TrainingJob
 from ._models import Face
 
-__all__ = ["Display", "JsonLines", "LiveBar", "PlainLines", "choose_display", "clock_text", "live"]
+__all__ = [
+    "Display",
+    "JsonLines",
+    "LiveBar",
+    "PlainLines",
+    "choose_display",
+    "clock_text",
+    "fit",
+    "live",
+]
 
 BAR_WIDTH = 24
 
@@ -61,7 +70,6 @@ class LiveBar:
     def redraw(self, job: TrainingJob[Any]) -> None:
         face = self._face
         fraction = face.progress if face is not None and face.progress is not None else 0.0
-        filled = round(fraction * BAR_WIDTH)
         status = str(face.status) if face is not None else "waiting"
         if face is not None and face.finetune_status is not None:
             status += f"/tuning {face.finetune_status}"
@@ -70,15 +78,24 @@ class LiveBar:
             eta_text = "done"
         else:
             eta_text = "~" + clock_text(eta) if eta is not None else "?"
-        parts = [
-            f"{job.face_id} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {fraction:4.0%} {status}",
-            f"elapsed {clock_text(job.age)}",
-            f"ETA {eta_text}",
-            f"checked {clock_text(job.since_check)} ago",
-        ]
-        line = " | ".join(parts)
         width = shutil.get_terminal_size((100, 24)).columns - 1
-        self._stream.write("\r\x1b[2K" + line[:width])
+        elapsed = f"elapsed {clock_text(job.age)}"
+        eta_field = f"ETA {eta_text}"
+        checked = f"checked {clock_text(job.since_check)} ago"
+        line = fit(
+            width,
+            heads=[
+                f"{job.face_id} {_bar(fraction, BAR_WIDTH)} {fraction:4.0%} {status}",
+                f"{job.face_id} {_bar(fraction, 10)} {fraction:4.0%} {status}",
+                f"{_bar(fraction, 10)} {fraction:4.0%} {status}",
+                f"{fraction:4.0%} {status}",
+                f"{fraction:.0%}",
+            ],
+            # When they do not all fit: the time since the last check goes first, then the
+            # elapsed time; the ETA stays longest.
+            tails=[[elapsed, eta_field, checked], [elapsed, eta_field], [eta_field]],
+        )
+        self._stream.write("\r\x1b[2K" + line)
         self._stream.flush()
         self._drawn = True
 
@@ -86,6 +103,27 @@ class LiveBar:
         if self._drawn:
             self._stream.write("\n")
             self._stream.flush()
+
+
+def _bar(fraction: float, width: int) -> str:
+    filled = round(fraction * width)
+    return f"[{'#' * filled}{'-' * (width - filled)}]"
+
+
+def fit(width: int, *, heads: list[str], tails: list[list[str]]) -> str:
+    """The fullest status line within ``width`` columns, made of whole fields only.
+
+    ``heads`` are the leading field from the fullest to the shortest; ``tails`` the sets of
+    fields to follow it, from the most wanted to the least. The first head that fits leads,
+    with the first tail that still fits; a field is dropped, never cut in half. A terminal
+    too narrow for any head gets the shortest one.
+    """
+    head = next((h for h in heads if len(h) <= width), heads[-1])
+    for tail in tails:
+        line = " | ".join([head, *tail])
+        if len(line) <= width:
+            return line
+    return head
 
 
 class PlainLines:

@@ -252,8 +252,10 @@ def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def test_live_bar_is_drawn_on_a_terminal(emu: str) -> None:
+    # A terminal wide enough for every field (narrower ones drop fields: test_progress_display).
     code, screen = _run_in_pty(
-        ["faces", "create", "--video-url", "https://cdn.test/v.mp4", "--wait"], _env(emu)
+        ["faces", "create", "--video-url", "https://cdn.test/v.mp4", "--wait"],
+        _env(emu, COLUMNS="140"),
     )
     assert code == 0
     redraws = screen.count("\r\x1b[2K")
@@ -318,3 +320,86 @@ def test_the_other_verbs(emu: str) -> None:
     assert replica.returncode == 0
     posts = [r for r in _control(emu, "/_emulator/requests") if r["path"] == "/v2/replicas"]
     assert posts[-1]["body"]["consent_video_url"] == "https://cdn.test/c.mp4"
+
+
+# --------------------------------------------------------------------------- edges a new user hit
+
+
+def test_a_reader_that_goes_away_ends_the_cli_quietly() -> None:
+    # `tavus-async demo | head -3`: no traceback, no error line, the SIGPIPE exit status.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tavus_async", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    head = [proc.stdout.readline() for _ in range(3)]
+    proc.stdout.close()  # the reader goes away
+    code = proc.wait(timeout=60)
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert all(head)
+    assert code == 141
+    assert stderr == ""
+
+
+def test_no_command_prints_the_help_and_the_demo(emu: str) -> None:
+    result = cli(emu)
+    assert result.returncode == 0
+    assert "usage: tavus-async" in result.stdout
+    assert "tavus-async demo" in result.stdout
+    assert _control(emu, "/_emulator/requests") == []  # no demo was run, nothing sent
+    version = cli(emu, "--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("tavus-async ")
+    assert version.stdout.split()[1][0].isdigit()
+
+
+def test_timeout_on_create_means_wait(emu: str) -> None:
+    # --timeout and --until are wait options: on create they imply --wait (said in --help).
+    result = cli(emu, "faces", "create", "--video-url", "https://cdn.test/v.mp4",
+                 "--timeout", "6h")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("completed: r")
+    helped = cli(emu, "faces", "create", "--help")
+    assert "implies --wait" in helped.stdout
+
+
+def test_faces_list_hides_stock_faces_unless_asked(emu: str) -> None:
+    created = cli(emu, "faces", "create", "--video-url", "https://cdn.test/v.mp4", "--json")
+    face_id = json.loads(created.stdout)["face_id"]
+    mine = json.loads(cli(emu, "faces", "list", "--json").stdout)
+    stock = json.loads(cli(emu, "faces", "list", "--stock", "--json").stdout)
+    both = json.loads(cli(emu, "faces", "list", "--all", "--json").stdout)
+    assert [f["face_id"] for f in mine] == [face_id]
+    assert stock
+    assert all(f["face_type"] == "system" for f in stock)
+    assert {f["face_id"] for f in both} == {face_id} | {f["face_id"] for f in stock}
+
+
+def test_the_standalone_emulator_says_how_to_match_its_speed() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tavus_async.emulator", "--port", "0", "--speed", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        banner = [proc.stdout.readline() for _ in range(3)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert any("export TAVUS_TIME_SCALE=600" in line for line in banner)
+
+
+def test_the_control_api_takes_a_name_or_an_object(emu: str) -> None:
+    for body in ("quick", {"scenario": "quick"}, {"scenario": {"duration": 60.0}}):
+        answer = _control(emu, "/_emulator/scenario", body, method="PUT")
+        assert answer["duration"] == 60.0
