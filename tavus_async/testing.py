@@ -52,6 +52,7 @@ __all__ = [
 
 #: The key the emulator fixture accepts and the client fixture sends.
 TEST_API_KEY = "tavus-test-key"
+"""The key the emulator fixture accepts and the client fixture sends."""
 _FIXTURES = {"tavus_client", "tavus_emulator", "tavus_clock"}
 
 

@@ -29,13 +29,14 @@ FAULT_KINDS: dict[str, str] = {
     "store_then_reset": "POST create: store the face, then cut the connection",
     "store_then_500": "POST create: store the face, then answer 500",
 }
+"""Every fault kind :class:`Fault` can inject, with what it does."""
 
 
 @attrs.define(kw_only=True)
 class Fault:
     """One injected failure mode.
 
-    Args:
+    Attributes:
         kind: One of :data:`FAULT_KINDS`.
         route: Glob over ``"METHOD /path"``, e.g. ``"GET /v2/faces/*"`` (default: any).
         rate: Probability that a matching request gets the fault (0-1).

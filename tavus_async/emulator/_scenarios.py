@@ -48,6 +48,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "video_processing": "The face is too small or occluded (video_processing).",
     "quality_issue_detected": "Video quality is too low (quality_issue_detected).",
 }
+"""Training error types (Tavus's documented list) and the message the emulator sends."""
 
 Points = tuple[tuple[float, int], ...]
 
@@ -99,6 +100,7 @@ CURVES: dict[str, Points] = {
     "backwards": (*_line(0.0, 0.4, 0, 80), *_line(0.4, 1.0, 0, 99)),
     "stuck_low": ((0.0, 0), (0.05, 10)),
 }
+"""Named progress curves: ``(fraction of the training, percent)`` steps."""
 #: Curves drawn per face from its seed (see :func:`make_curve`).
 DRAWN = ("realistic", "noisy")
 
@@ -147,7 +149,7 @@ class FaceState:
 class Scenario:
     """How one face's training goes.
 
-    Args:
+    Attributes:
         duration: Seconds from creation to ``completed`` (default 3.5 h). For Phoenix-4.5
             faces this is the tuning time after the preview.
         curve: Progress curve name (a key of :data:`CURVES`, or ``realistic`` / ``noisy``,
@@ -280,6 +282,7 @@ SCENARIOS: dict[str, Scenario] = {
     "failure": Scenario.failure("video_codec", at=0.3),
     "phoenix45": Scenario.phoenix45(),
 }
+"""Named scenarios, for ``Emulator(scenario=…)``, the control API and the command line."""
 
 
 def resolve_scenario(value: Scenario | str) -> Scenario:
