@@ -372,6 +372,8 @@ class Cadence:
         if n2 > 0.0:
             self._attributed += progress_part / n2
         delay = self._next_poll(now, cap, density)
+        if self._model is not None:
+            self._model.compact()
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
 
     def _next_poll(self, now: float, cap: float, density: Density) -> float:

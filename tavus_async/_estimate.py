@@ -41,6 +41,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from array import array
 from collections.abc import Callable, Sequence
 
 from ._prior import DurationPrior, LogNormal
@@ -101,9 +102,9 @@ class ProgressModel:
         self.stretched = stretched
         #: Expected time to the next change, for judging whether it came in time.
         self.step = step
-        self._grid: list[float] | None = None
-        self._pdf: list[float] = []
-        self._sf: list[float] = []
+        self._grid: Sequence[float] | None = None
+        self._pdf: Sequence[float] = ()
+        self._sf: Sequence[float] = ()
 
     def weigh(self, prior_pdf: Callable[[float], float], since: float) -> None:
         """Combine with the prior's density (over local time) for finishes after ``since``."""
@@ -120,7 +121,16 @@ class ProgressModel:
         self._pdf = [d / total for d in dens]
         self._sf = [t / total for t in tail]
 
-    def _at(self, values: list[float], t: float) -> float:
+    def compact(self) -> None:
+        """Keep only what judging the next poll needs (survival), in compact arrays.
+
+        Ten thousand waiting jobs each hold their last model between polls.
+        """
+        if self._grid is not None:
+            self._grid, self._sf = array("d", self._grid), array("d", self._sf)
+            self._pdf = ()
+
+    def _at(self, values: Sequence[float], t: float) -> float:
         grid = self._grid
         assert grid is not None
         if t <= grid[0]:
@@ -139,7 +149,7 @@ class ProgressModel:
 
     def pdf(self, t: float) -> float:
         """Density of the finish at ``t``."""
-        if self._grid is not None:
+        if self._grid is not None and self._pdf:
             return self._at(self._pdf, t)
         return self.law.pdf(t - self.origin)
 
