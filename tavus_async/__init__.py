@@ -4,7 +4,7 @@ Start with :class:`TavusClient`; ``client.faces.create(...)`` returns an awaitab
 :class:`TrainingJob`. Every exception derives from :class:`TavusError`.
 """
 
-from ._callbacks import CallbackReceiver, CallbackResult, parse_training_callback
+from ._callbacks import CallbackReceiver, CallbackResult, Forwarder, parse_training_callback
 from ._client import TavusClient
 from ._conversations import ConversationsService
 from ._errors import (
@@ -73,6 +73,7 @@ __all__ = [
     "FacesService",
     "FinetuneFailedError",
     "FinetuneStatus",
+    "Forwarder",
     "InvalidArgumentError",
     "InvalidIdError",
     "Listing",

@@ -9,6 +9,10 @@ no signature on these deliveries, so:
 * a callback is only a *hint*: a waiting job re-reads its face with one GET before it
   resolves, so a forged "ready" can at most trigger a GET.
 
+Callbacks can also be *forwarded* (:meth:`CallbackReceiver.forward`): after the checks, each
+forwarder gets the callback and the URL's query parameters, e.g. to signal a durable workflow
+waiting for the face in another process (:mod:`tavus_async.temporal`).
+
 The receiver answers at once (the GET happens in the job's own task), deduplicates repeated
 deliveries, and turns bad requests into 400/401/403/413 without touching any job.
 """
@@ -21,7 +25,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,7 +40,18 @@ from ._validation import check_url
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["MAX_CALLBACK_BYTES", "CallbackReceiver", "CallbackResult", "parse_training_callback"]
+__all__ = [
+    "MAX_CALLBACK_BYTES",
+    "CallbackReceiver",
+    "CallbackResult",
+    "Forwarder",
+    "parse_training_callback",
+]
+
+Forwarder = Callable[[TrainingCallback, Mapping[str, str]], Awaitable[int]]
+"""What :meth:`CallbackReceiver.forward` takes: an async function that gets an accepted
+callback and the callback URL's query parameters (the token removed), and returns how many
+waits it woke (e.g. :func:`tavus_async.temporal.signal_workflows`)."""
 
 logger = logging.getLogger("tavus_async")
 
@@ -108,6 +123,7 @@ class CallbackReceiver:
         self._hub = hub
         hub.callback_token = self._secret
         self._seen: collections.OrderedDict[tuple[Any, ...], None] = collections.OrderedDict()
+        self._forwarders: list[Forwarder] = []
         #: Callbacks accepted (after deduplication), for diagnostics.
         self.accepted = 0
 
@@ -135,12 +151,27 @@ class CallbackReceiver:
         query.append((TOKEN_PARAMETER, self._secret))
         return urlunsplit(parts._replace(query=urlencode(query)))
 
-    async def handle(self, body: bytes, *, token: str | None) -> CallbackResult:
+    def forward(self, forwarder: Forwarder) -> None:
+        """Also hand every accepted callback to ``forwarder`` (after the token check, the
+        parsing and the deduplication), with the callback URL's query parameters.
+
+        A forwarder that raises is logged and skipped: Tavus still gets its 200.
+        """
+        self._forwarders.append(forwarder)
+
+    async def handle(
+        self, body: bytes, *, token: str | None, params: Mapping[str, str] | None = None
+    ) -> CallbackResult:
         """Check, parse and act on one delivery; framework-agnostic.
 
         Answer Tavus with ``result.status`` and ``result.body``. Never raises for a bad
         request: 401 (no token), 403 (wrong token), 413 (too large), 400 (not a training
         callback) leave every job untouched; 200 otherwise (also for a repeated delivery).
+
+        Args:
+            body: The request body, as received.
+            token: The ``token`` query parameter of the request.
+            params: The other query parameters, for forwarders (see :meth:`forward`).
         """
         if not token:
             return CallbackResult(status=401, message="missing callback token")
@@ -166,6 +197,12 @@ class CallbackReceiver:
             self._seen.popitem(last=False)
         self.accepted += 1
         woke = self._hub.hint(callback.face_id)
+        extra = {k: v for k, v in (params or {}).items() if k != TOKEN_PARAMETER}
+        for forwarder in self._forwarders:
+            try:
+                woke += await forwarder(callback, extra)
+            except Exception:  # a forwarder's failure must not turn Tavus's delivery into a 500
+                logger.exception("forwarding the callback for %s failed", callback.face_id)
         logger.info(
             "callback for %s (%s): %d waiting job(s) will confirm",
             callback.face_id,
@@ -187,7 +224,9 @@ class CallbackReceiver:
         else:
             # Read one byte past the limit: enough to tell "too large" without reading more.
             body = await request.content.read(MAX_CALLBACK_BYTES + 1)
-            result = await self.handle(body, token=request.query.get(TOKEN_PARAMETER))
+            result = await self.handle(
+                body, token=request.query.get(TOKEN_PARAMETER), params=request.query
+            )
         return web.Response(status=result.status, body=result.body, content_type="application/json")
 
     def app(self) -> web.Application:

@@ -144,8 +144,14 @@ class _TrainingResource(Generic[FaceT]):
         background_green_screen: bool | None,
         validate_voice: bool,
         consent_video_url: str | None = None,
+        expect_callback: bool | None = None,
     ) -> TrainingJob[FaceT]:
         n = self._naming
+        if expect_callback is not None:
+            check_bool("expect_callback", expect_callback)
+            if expect_callback and callback_url is None:
+                msg = "expect_callback=True needs a callback_url"
+                raise InvalidArgumentError(msg)
         body = _create_body(
             naming=n,
             name=name,
@@ -211,6 +217,7 @@ class _TrainingResource(Generic[FaceT]):
             callback_url=callback_url,
             created_at=self._hub.policy.clock(),
             created_date=response.server_date,
+            expect_callback=expect_callback,
         )
 
     # ------------------------------------------------------------------ read
@@ -512,6 +519,7 @@ class FacesService(_TrainingResource[Face]):
         model_name: str | None = None,
         background_green_screen: bool | None = None,
         validate_voice: bool = False,
+        expect_callback: bool | None = None,
     ) -> TrainingJob[Face]:
         """Start training a face and return its :class:`TrainingJob` (``await`` it to wait).
 
@@ -528,6 +536,9 @@ class FacesService(_TrainingResource[Face]):
             validate_voice: Check ``voice_name`` against the stock voices first
                 (case-insensitive; a GET of the voice list), refusing an unknown name with
                 close matches before the create is sent.
+            expect_callback: The ``callback_url`` reaches a receiver that wakes this job
+                (another process's, a workflow's): poll only as a safety net. Default: only
+                when the URL carries this client's callback token.
 
         Raises:
             InvalidArgumentError: inconsistent or malformed arguments, or an unknown voice
@@ -548,6 +559,7 @@ class FacesService(_TrainingResource[Face]):
             model_name=model_name,
             background_green_screen=background_green_screen,
             validate_voice=validate_voice,
+            expect_callback=expect_callback,
         )
 
     def list(
@@ -630,6 +642,7 @@ class ReplicasService(_TrainingResource[Replica]):
         model_name: str | None = None,
         background_green_screen: bool | None = None,
         validate_voice: bool = False,
+        expect_callback: bool | None = None,
     ) -> TrainingJob[Replica]:
         """Start training a replica; as :meth:`FacesService.create` with replica names.
 
@@ -650,6 +663,7 @@ class ReplicasService(_TrainingResource[Replica]):
             background_green_screen=background_green_screen,
             validate_voice=validate_voice,
             consent_video_url=consent_video_url,
+            expect_callback=expect_callback,
         )
 
     def list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -16,6 +16,7 @@ from tavus_async import (
     FaceStatus,
     InvalidArgumentError,
     TavusClient,
+    TrainingCallback,
     parse_training_callback,
 )
 from tavus_async.emulator import Emulator, Rule, Scenario
@@ -295,3 +296,62 @@ async def test_handle_is_framework_agnostic(client: TavusClient) -> None:
     assert ok.callback.face_id == "r1"
     again = await client.callbacks.handle(b'{"replica_id": "r1", "status": "ready"}', token=secret)
     assert json.loads(again.body) == {"message": "duplicate"}
+
+
+# --------------------------------------------------------------------------- forwarding
+
+
+async def test_accepted_callbacks_are_forwarded_with_the_urls_parameters(
+    client: TavusClient, callback_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[tuple[str, dict[str, str]]] = []
+
+    async def record(callback: TrainingCallback, params: Mapping[str, str]) -> int:
+        got.append((callback.face_id, dict(params)))
+        return 1
+
+    async def broken(_callback: TrainingCallback, _params: Mapping[str, str]) -> int:
+        raise RuntimeError("the workflow engine is down")
+
+    client.callbacks.forward(broken)
+    client.callbacks.forward(record)
+    url = f"{callback_url}&tavus_workflow=wf-7"  # the served URL carries the token already
+    status, _ = await post(url, {"replica_id": "r9", "status": "ready"})
+    assert status == 200  # a forwarder's failure is not Tavus's problem
+    assert got == [("r9", {"tavus_workflow": "wf-7"})]  # the token is not handed on
+    assert "forwarding the callback for r9 failed" in caplog.text
+    # Forged, malformed and repeated deliveries reach no forwarder.
+    await post(url.replace(client.callbacks.secret, "wrong"), {"replica_id": "r8"})
+    await post(url, None, raw=b"not json")
+    await post(url, {"replica_id": "r9", "status": "ready"})
+    assert len(got) == 1
+    result = await client.callbacks.handle(
+        b'{"face_id": "r10", "status": "error"}', token=client.callbacks.secret, params={"a": "b"}
+    )
+    assert result.woke == 1
+    assert got[-1] == ("r10", {"a": "b"})
+
+
+async def test_expect_callback_needs_a_callback_url(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    with pytest.raises(InvalidArgumentError, match="callback_url"):
+        await client.faces.create(train_video_url=VIDEO, expect_callback=True)
+    with pytest.raises(TypeError):
+        await client.faces.create(train_video_url=VIDEO, expect_callback="yes")  # type: ignore[arg-type]
+    assert not [r for r in emulator.requests if r.method == "POST"]
+
+
+async def test_a_callback_to_another_receiver_makes_the_job_a_safety_net(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # Another process's receiver will wake this job: it polls only as a safety net.
+    job = await client.faces.create(
+        train_video_url=VIDEO, callback_url="https://elsewhere.test/cb", expect_callback=True
+    )
+    polled = asyncio.ensure_future(job.wait())
+    await asyncio.sleep(HOURS_3_5 / 2)
+    assert len(face_requests(emulator, job.face_id)) <= 3
+    polled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await polled
