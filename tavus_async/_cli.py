@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TextIO
 
 import attrs
 
-from ._client import TavusClient
+from ._client import DEFAULT_BASE_URL, TavusClient
 from ._converter import unstructure
 from ._demo import run_demo
 from ._errors import (
@@ -157,6 +157,16 @@ def _parser() -> argparse.ArgumentParser:
     cend.add_argument("conversation_id")
     emulator = groups.add_parser("emulator", help="serve a local Tavus API emulator")
     add_emulator_arguments(emulator)
+    temporal = groups.add_parser("temporal", help="durable trainings on Temporal")
+    temporal_verbs = temporal.add_subparsers(dest="verb", metavar="VERB", required=True)
+    worker = temporal_verbs.add_parser(
+        "worker", help='run a tavus.TrainFace worker (needs "tavus-async[temporal]")'
+    )
+    worker.add_argument(
+        "--address", default="localhost:7233", help="Temporal frontend (default localhost:7233)"
+    )
+    worker.add_argument("--namespace", default="default", help="Temporal namespace")
+    worker.add_argument("--task-queue", required=True, help="the task queue to serve")
     demo = groups.add_parser("demo", help="the whole flow on an embedded emulator (no key)")
     demo.add_argument(
         "--speed", type=float, default=630.0, help="time acceleration (default 630: 3.5 h in 20 s)"
@@ -363,8 +373,30 @@ async def _conversations_command(
     return EXIT_OK
 
 
+async def _temporal_command(ctx: Context, client: TavusClient, args: argparse.Namespace) -> int:
+    try:
+        from .temporal._command import run_worker  # noqa: PLC0415 -- an optional extra
+    except ImportError as exc:
+        raise UsageError(str(exc)) from exc
+    scale = _time_scale(args, ctx.env) or 1.0
+    if scale != 1.0 and client.base_url == DEFAULT_BASE_URL:
+        # Timers N times shorter against Tavus itself would poll it N times too often.
+        msg = "the time scale is for emulators; unset TAVUS_TIME_SCALE to run against Tavus"
+        raise UsageError(msg)
+    await run_worker(
+        client,
+        address=args.address,
+        namespace=args.namespace,
+        task_queue=args.task_queue,
+        time_scale=scale,
+        out=lambda line: _print(ctx, line),
+    )
+    return EXIT_OK
+
+
 Command = Callable[[Context, TavusClient, argparse.Namespace], Any]
 _COMMANDS: dict[str, Command] = {
+    "temporal": _temporal_command,
     "faces": _training_command,
     "replicas": _training_command,
     "voices": _voices_command,
@@ -445,6 +477,8 @@ def _explain(ctx: Context, exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, TrainingMayHaveStartedError):
         return EXIT_ERROR, f"{exc}; list them with: tavus-async {exc.resource} list"
     if isinstance(exc, TavusError):
+        return EXIT_ERROR, str(exc)
+    if isinstance(exc, ConnectionError):
         return EXIT_ERROR, str(exc)
     return EXIT_ERROR, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug)"
 

@@ -255,6 +255,21 @@ def _get_converter() -> cattrs.Converter:
     return _converter
 
 
+def prepare(*classes: type[Any]) -> None:
+    """Build the converter and the hooks of ``classes`` now, rather than at first use.
+
+    For sandboxes that must not import or generate code later (Temporal's workflow sandbox).
+    """
+    converter = _get_converter()
+    for cls in classes:
+        if cls not in _HOOKS:
+            _HOOKS[cls] = converter.get_structure_hook(cls)
+        converter.get_unstructure_hook(cls)
+    import cattrs  # noqa: PLC0415 - loaded with the converter; transform_error needs it
+
+    cattrs.transform_error  # noqa: B018 - touch it, so its module is loaded too
+
+
 def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, path: str = "$") -> T:
     """Structure a response body into ``cls``.
 

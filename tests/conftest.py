@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from tavus_async.emulator import Emulator
 
 # The public plugin: its fixtures, and its guard against looptime's leaked loops.
 pytest_plugins = ["tavus_async.testing"]
+
+# The Temporal tests run in a child process of their own (see tests/test_temporal.py).
+collect_ignore = [] if os.environ.get("TAVUS_TEMPORAL_TESTS") else ["temporal"]
 
 #: A recognisable fake key, so leak tests can search for it.
 API_KEY = "tvs-test-key-8f3b2c91d7e0"

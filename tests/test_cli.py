@@ -11,6 +11,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -403,3 +404,23 @@ def test_the_control_api_takes_a_name_or_an_object(emu: str) -> None:
     for body in ("quick", {"scenario": "quick"}, {"scenario": {"duration": 60.0}}):
         answer = _control(emu, "/_emulator/scenario", body, method="PUT")
         assert answer["duration"] == 60.0
+
+
+def test_the_temporal_worker_refuses_a_time_scale_against_tavus() -> None:
+    env = {**_env("https://tavusapi.com"), "TAVUS_TIME_SCALE": "600"}
+    result = cli("https://tavusapi.com", "temporal", "worker", "--task-queue", "q", env=env)
+    assert result.returncode == 2
+    assert "the time scale is for emulators" in result.stderr
+
+
+def test_the_temporal_worker_says_when_temporal_is_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free, and nothing listens on it
+    result = cli(
+        "http://127.0.0.1:9", "temporal", "worker", "--address", f"127.0.0.1:{port}",
+        "--task-queue", "q",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"cannot reach Temporal at 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,10 @@ from importlib.resources import files
 
 import tavus_async
 import tavus_async.emulator
+import tavus_async.temporal
+
+#: Type aliases carry the module of what they alias, so they are listed by hand.
+ALIASES = {"Forwarder"}
 
 
 def _public_names(module: object) -> set[str]:
@@ -22,7 +26,15 @@ def _public_names(module: object) -> set[str]:
 def test_all_is_sorted_and_complete() -> None:
     exported = tavus_async.__all__
     assert exported == sorted(exported)
-    assert set(exported) - {"__version__"} == _public_names(tavus_async)
+    assert set(exported) - {"__version__"} == _public_names(tavus_async) | ALIASES
+
+
+def test_temporal_all_is_sorted_and_complete() -> None:
+    exported = tavus_async.temporal.__all__
+    assert exported == sorted(exported)
+    assert set(exported) == _public_names(tavus_async.temporal) | {
+        n for n in exported if n.isupper()
+    }
 
 
 def test_emulator_all_is_sorted_and_complete() -> None:
@@ -34,7 +46,7 @@ def test_emulator_all_is_sorted_and_complete() -> None:
 
 
 def test_every_public_object_is_documented() -> None:
-    for module in (tavus_async, tavus_async.emulator):
+    for module in (tavus_async, tavus_async.emulator, tavus_async.temporal):
         for name in module.__all__:
             value = getattr(module, name)
             if inspect.isclass(value) or inspect.isfunction(value):
