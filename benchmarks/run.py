@@ -26,6 +26,7 @@ import parsing
 import per_call
 import request_economy
 import scale
+import temporal_economy
 from _virtual import mean, run_virtual, table
 
 
@@ -42,11 +43,13 @@ class Sizes:
     parsing_objects: int
     parsing_rounds: int
     soak_jobs: int
+    durable: str
 
 
-FULL = Sizes(request_economy.FULL, 500, 25, 10_000, 1800.0, 21, 10_000, 7, 1000)
-QUICK = Sizes(request_economy.QUICK, 300, 5, 1000, 600.0, 7, 10_000, 3, 100)
-TINY = Sizes(request_economy.TINY, 20, 1, 20, 60.0, 1, 100, 1, 10)  # the suite's smoke test
+FULL = Sizes(request_economy.FULL, 500, 25, 10_000, 1800.0, 21, 10_000, 7, 1000, "full")
+QUICK = Sizes(request_economy.QUICK, 300, 5, 1000, 600.0, 7, 10_000, 3, 100, "quick")
+# The suite's smoke test.
+TINY = Sizes(request_economy.TINY, 20, 1, 20, 60.0, 1, 100, 1, 10, "tiny")
 
 
 @attrs.frozen
@@ -282,7 +285,24 @@ def _soak(sizes: Sizes) -> list[Row]:
     ]  # fmt: skip
 
 
-BENCHMARKS = (_economy, _per_call, _scale, _import, _parsing, _soak)
+def _durable(sizes: Sizes) -> list[Row]:
+    report = temporal_economy.measure(sizes.durable)
+    name = f"durable trainings ({len(report.pairs)} on Temporal)"
+    if report.error:
+        return [Row(name, "workflow vs one process", "", report.error, "", "", "not measured")]
+    reads, latency = report.reads_ratio, report.latency_ratio
+    speed = f"{temporal_economy.SPEED:g}x time"
+    return [
+        Row(name, f"reads per training ({speed})", f"{reads:.2f}x",
+            "one process awaiting the same trainings", f"{reads:.2f}x", "<= 1.10x",
+            _verdict(reads <= 1.10, f"{reads - 1.10:.2f}x")),
+        Row(name, f"mean detection latency ({speed}: timers late x{temporal_economy.SPEED:g})",
+            f"{latency:.2f}x", "one process awaiting the same trainings", f"{latency:.2f}x",
+            "", ""),
+    ]  # fmt: skip
+
+
+BENCHMARKS = (_economy, _per_call, _scale, _import, _parsing, _soak, _durable)
 HEADERS = [
     "benchmark",
     "measure",

@@ -20,8 +20,11 @@ def test_every_benchmark_runs_at_a_tiny_size() -> None:
     benchmarks = {row.benchmark.split(" (")[0] for row in rows}
     assert benchmarks == {
         "request economy", "per-call cost", "scale", "import time", "model parsing",
-        "fault soak",
+        "fault soak", "durable trainings",
     }  # fmt: skip
+    durable = [row for row in rows if row.benchmark.startswith("durable")]
+    assert durable, "the Temporal benchmark is missing"
+    assert all(row.result != "not measured" for row in durable), durable
     rendered = table(run.HEADERS, [row.cells() for row in rows])
     assert rendered.count("\n") == len(rows) + 1
     # Targets are stated on the rows that have one, with a verdict.
