@@ -14,6 +14,7 @@ from pathlib import Path
 
 import tavus_async
 import tavus_async.emulator
+import tavus_async.temporal
 import tavus_async.testing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ def test_the_docs_build_strictly_with_every_public_object(tmp_path: Path) -> Non
     for module, page in (
         (tavus_async, "tavus_async"),
         (tavus_async.emulator, "emulator"),
+        (tavus_async.temporal, "temporal"),
         (tavus_async.testing, "testing"),
     ):
         html = (site / "reference" / page / "index.html").read_text()
