@@ -211,6 +211,11 @@ async def test_callbacks_reach_the_workflow_as_signals(
         assert progress.callbacks == 1
         (delivery,) = emulator.deliveries
         assert f"tavus_workflow={handle.id}" in delivery.url
+        # The read that saw the face completed came after the callback, and long before the
+        # safety net's first poll (4 h after creation; this training lasts 30 minutes).
+        reads = [r.time for r in emulator.requests if r.path == f"/v2/faces/{face.face_id}"]
+        assert len(reads) == 2
+        assert reads[0] < delivery.time <= reads[1] < 4 * 3600
         # A callback for a workflow that is over is dropped quietly.
         forward = signal_workflows(temporal)
         assert await forward(_callback(face.face_id), {"tavus_workflow": handle.id}) == 0
