@@ -257,16 +257,23 @@ class Cadence:
         r = t - origin
         return self.prior.residual_sf(r), self.prior.residual_pdf(r)
 
+    def _progress_model(self, now: float) -> ProgressModel | None:
+        """What progress predicts as of ``now``, weighed by the prior when the start is known."""
+        if self._tuning:
+            return None
+        model = progress_model(self._points, start=self.start, now=now)
+        if model is not None and self.start is not None:
+            start = self.start
+            model.weigh(lambda t: self.prior.pdf(t - start), now)
+        return model
+
     def _belief(self, now: float, *, commit: bool) -> Density:
         """``t -> (n², survival, progress share of n²)`` for the belief as of ``now``.
 
         ``commit`` keeps the progress model for judging the next poll (a query does not).
         """
         policy = self._policy
-        model = None if self._tuning else progress_model(self._points, start=self.start, now=now)
-        if model is not None and self.start is not None:
-            start = self.start
-            model.weigh(lambda t: self.prior.pdf(t - start), now)
+        model = self._progress_model(now)
         if commit:
             self._model = model
             if model is not None:
@@ -506,7 +513,10 @@ class Cadence:
         for _ in range(min(state.ramp, 64)):
             next(cadence._ramp)
         cadence._ramp_steps = state.ramp
-        cadence._model = (
-            None if state.tuning else progress_model(cadence._points, start=cadence.start, now=base)
-        )
+        # The model as the saving cadence last committed it (at its last poll), so the next
+        # read is judged against the same prediction.
+        last = cadence._last_poll
+        cadence._model = cadence._progress_model(base if last is None else last)
+        if cadence._model is not None:
+            cadence._model.compact()
         return cadence
