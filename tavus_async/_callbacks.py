@@ -27,7 +27,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -35,6 +34,7 @@ from ._converter import structure
 from ._errors import CallbackError, ResponseValidationError
 from ._hub import JobHub
 from ._models import TrainingCallback
+from ._sansio import with_query_param
 from ._validation import check_url
 
 if TYPE_CHECKING:
@@ -146,10 +146,7 @@ class CallbackReceiver:
         Raises:
             InvalidArgumentError: not an absolute http(s) URL.
         """
-        parts = urlsplit(check_url("base_url", base_url))
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k != TOKEN_PARAMETER]
-        query.append((TOKEN_PARAMETER, self._secret))
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return with_query_param(check_url("base_url", base_url), TOKEN_PARAMETER, self._secret)
 
     def forward(self, forwarder: Forwarder) -> None:
         """Also hand every accepted callback to ``forwarder`` (after the token check, the

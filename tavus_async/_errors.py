@@ -243,7 +243,7 @@ class TrainingMayHaveStartedError(TavusError):
     """A create request failed *after* it may have reached Tavus.
 
     The request was not retried, because a retry could start (and bill) a second multi-hour
-    training. The training may be running: find it by name (``recover(face_name=…)``) before
+    training. The training may be running: find it by name (``recover(name=…, since=…)``) before
     creating another one.
 
     Attributes:

@@ -374,17 +374,21 @@ class _TrainingResource(Generic[FaceT]):
         *,
         name: str | None = None,
         since: dt.datetime | None = None,
+        finished: bool = False,
         page_size: int = 100,
     ) -> builtins.list[TrainingJob[FaceT]]:
         """Jobs for every face of yours that is still training, to re-attach after a restart.
 
         Also the way to find a training after :class:`TrainingMayHaveStartedError`:
-        ``recover(name=err.name, since=err.started_at)``.
+        ``recover(name=err.name, since=err.started_at, finished=True)`` (a training that
+        already failed or completed was started all the same).
 
         Args:
             name: Only faces with exactly this name.
             since: Only faces created at or after this (aware) time, give or take
-                ``CLOCK_SKEW`` (10 minutes): the server's clock is not ours.
+                ``CLOCK_SKEW`` (10 minutes): the server's clock is not ours. A face listed
+                without ``created_at`` is kept.
+            finished: Also faces whose training has ended (their jobs resolve at once).
             page_size: Items per list request.
 
         Raises:
@@ -394,6 +398,7 @@ class _TrainingResource(Generic[FaceT]):
             check_name("name", name)
         if since is not None:
             _check_aware("since", since)
+        check_bool("finished", finished)
         jobs: builtins.list[TrainingJob[FaceT]] = []
         found = self._list(
             face_type="user", model_name=None, ids=None, verbose=False, page_size=page_size
@@ -401,11 +406,12 @@ class _TrainingResource(Generic[FaceT]):
         async for face in found:
             if name is not None and face.face_name != name:
                 continue
-            if since is not None and (
-                face.created_at is None or face.created_at < since - CLOCK_SKEW
-            ):
+            # A face whose creation time the server does not say cannot be ruled out: missing
+            # a training is what leads to a second one.
+            created = face.created_at
+            if since is not None and created is not None and created < since - CLOCK_SKEW:
                 continue
-            if settle(face, "final") is not None:
+            if not finished and settle(face, "final") is not None:
                 continue
             job = self.job(face.face_id)
             job._face = face  # known state; the wait still reads it afresh

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._errors import (
     APIStatusError,
@@ -30,6 +31,7 @@ from ._errors import (
 
 __all__ = [
     "BODY_SNIPPET_LIMIT",
+    "with_query_param",
     "decode_body",
     "error_from_response",
     "message_from_body",
@@ -187,3 +189,11 @@ def error_from_response(
 def is_transient_status(status: int) -> bool:
     """408, 429 and 5xx are worth retrying; other statuses will fail the same way again."""
     return status in (408, 429) or status >= 500
+
+
+def with_query_param(url: str, key: str, value: str) -> str:
+    """``url`` with its query parameter ``key`` set to ``value`` (any earlier one replaced)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != key]
+    query.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ._errors import InvalidArgumentError
 
 __all__ = [
+    "MAX_NAME",
     "check_bool",
     "check_choice",
     "check_id",
@@ -28,6 +29,8 @@ __all__ = [
 # Ids are interpolated into URL paths: anything that could change the path or query is out.
 _ID_FORBIDDEN = re.compile(r"[/?#%\\\s]|\.\.")
 _MAX_ID = 128
+#: The longest display name Tavus accepts.
+MAX_NAME = 255
 
 
 def _type_error(name: str, expected: str, value: Any) -> TypeError:
@@ -76,14 +79,14 @@ def check_url(name: str, value: Any) -> str:
 
 
 def check_name(name: str, value: Any) -> str:
-    """A display name: a non-blank string of at most 255 characters."""
+    """A display name: a non-blank string of at most :data:`MAX_NAME` characters."""
     if not isinstance(value, str):
         raise _type_error(name, "a string", value)
     if not value.strip():
         msg = f"{name} must not be empty or blank"
         raise InvalidArgumentError(msg)
-    if len(value) > 255:
-        msg = f"{name} is {len(value)} characters long; at most 255 are accepted"
+    if len(value) > MAX_NAME:
+        msg = f"{name} is {len(value)} characters long; at most {MAX_NAME} are accepted"
         raise InvalidArgumentError(msg)
     return value
 

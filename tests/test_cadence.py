@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import random
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import pytest
@@ -26,6 +26,7 @@ from tavus_async import (
     PollPolicy,
     TavusClient,
     TrainingFailedError,
+    TrainingJob,
 )
 from tavus_async._cadence import Cadence
 from tavus_async._durable import decode, encode
@@ -57,6 +58,23 @@ async def _train(
     finished = emulator.finish_time(job.face_id)
     assert finished is not None
     return job.face_id, emulator.now() - finished, 1 + len(_gets(emulator, job.face_id))
+
+
+async def _await_sampling(job: TrainingJob[Face], every: float, sample: Callable[[], None]) -> None:
+    """Await ``job``, calling ``sample()`` every ``every`` seconds meanwhile."""
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(every)
+            sample()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await job
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
 
 def _fixed(interval: float) -> PollPolicy:
@@ -155,19 +173,11 @@ async def test_a_created_at_hours_off_is_noticed(emulator: Emulator) -> None:
         job = client.faces.job(created.face_id)
         ages = []
 
-        async def watch() -> None:
-            while True:
-                await asyncio.sleep(600.0)
-                if job.age is not None:
-                    ages.append((emulator.now(), job.age))
+        def sample() -> None:
+            if job.age is not None:
+                ages.append((emulator.now(), job.age))
 
-        watcher = asyncio.ensure_future(watch())
-        try:
-            await job
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        await _await_sampling(job, 600.0, sample)
     # The server's word (six hours at the resume) is dropped within minutes: progress and
     # the time the training keeps running both contradict it. The face was created at
     # emulated time 0, so its true age is the emulator's clock.
@@ -211,20 +221,12 @@ async def _eta_samples(
     job = await client.faces.create(train_video_url=VIDEO, face_name=curve)
     seen: list[tuple[float, float, float]] = []
 
-    async def watch() -> None:
-        while True:
-            await asyncio.sleep(900.0)
-            age, eta = job.age, job.eta
-            if age is not None and eta is not None:
-                seen.append((emulator.now(), age, eta))
+    def sample() -> None:
+        age, eta = job.age, job.eta
+        if age is not None and eta is not None:
+            seen.append((emulator.now(), age, eta))
 
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await job
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+    await _await_sampling(job, 900.0, sample)
     finished = emulator.finish_time(job.face_id)
     assert finished is not None
     return [(age, eta, now + eta - finished) for now, age, eta in seen]

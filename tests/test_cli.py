@@ -6,6 +6,7 @@ The emulator runs at ``--speed 20000`` and the CLI with ``TAVUS_TIME_SCALE=20000
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -35,25 +36,30 @@ def _control(url: str, path: str, body: Any = None, method: str | None = None) -
         return json.loads(response.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def emulator_url() -> Iterator[str]:
+@contextlib.contextmanager
+def _standalone_emulator(*args: str) -> Iterator[TextIO]:
+    """``python -m tavus_async.emulator --port 0 *args``; yields its stdout, stops on exit."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tavus_async.emulator", "--port", "0", "--speed", SPEED,
-         "--api-key", KEY, "--seed", "4"],
+        [sys.executable, "-m", "tavus_async.emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     assert proc.stdout is not None
-    url = proc.stdout.readline().split()[-1]
     try:
-        yield url
+        yield proc.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.fixture(scope="module")
+def emulator_url() -> Iterator[str]:
+    with _standalone_emulator("--speed", SPEED, "--api-key", KEY, "--seed", "4") as out:
+        yield out.readline().split()[-1]
 
 
 @pytest.fixture
@@ -382,21 +388,8 @@ def test_faces_list_hides_stock_faces_unless_asked(emu: str) -> None:
 
 
 def test_the_standalone_emulator_says_how_to_match_its_speed() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tavus_async.emulator", "--port", "0", "--speed", "600"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        banner = [proc.stdout.readline() for _ in range(3)]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    with _standalone_emulator("--speed", "600") as out:
+        banner = [out.readline() for _ in range(3)]
     assert any("export TAVUS_TIME_SCALE=600" in line for line in banner)
 
 

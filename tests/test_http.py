@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import socket
 from typing import Any
@@ -30,7 +32,7 @@ from tavus_async import (
 )
 from tavus_async._http import USER_AGENT
 from tavus_async._version import __version__
-from tavus_async.emulator import Emulator, Fault
+from tavus_async.emulator import Emulator, Fault, Rule, Scenario
 
 from .conftest import API_KEY, Stub
 
@@ -151,6 +153,45 @@ async def test_create_is_sent_exactly_once_when_the_server_fails(
     # The training did start on the server: recover() finds it.
     (job,) = await client.faces.recover(name="Rio", since=err.started_at)
     assert job.face_id in emulator.faces
+
+
+async def test_recover_finds_a_training_that_already_ended_only_when_asked(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # A create whose answer was lost, for a training that failed within seconds.
+    emulator.add_rule(Rule(name_contains="Rio", scenario=Scenario(fail="video_codec", fail_at=0)))
+    emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
+    with pytest.raises(TrainingMayHaveStartedError) as info:
+        await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+    await asyncio.sleep(60)
+    since = info.value.started_at
+    assert await client.faces.recover(name="Rio", since=since) == []
+    (job,) = await client.faces.recover(name="Rio", since=since, finished=True)
+    assert job.face is not None
+    assert job.face.status.is_failure
+    with pytest.raises(TypeError):
+        await client.faces.recover(finished="yes")  # type: ignore[arg-type]
+
+
+async def test_recover_keeps_a_face_whose_creation_time_is_not_listed(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # Without created_at a face cannot be ruled out: missing it could start a second training.
+    old = {"face_name": "Rio", "status": "started", "created_at": "2020-01-01T00:00:00Z"}
+    stub.reply(
+        200,
+        {
+            "data": [
+                {"face_id": "f-undated", "face_name": "Rio", "status": "started"},
+                {"face_id": "f-old", **old},
+                {"face_id": "f-other", "face_name": "Ana", "status": "started"},
+            ],
+            "total_count": 3,
+        },
+    )
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    jobs = await stub_client.faces.recover(name="Rio", since=since)
+    assert [job.face_id for job in jobs] == ["f-undated"]
 
 
 async def test_create_is_not_retried_on_a_plain_500_either(

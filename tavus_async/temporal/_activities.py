@@ -9,6 +9,7 @@ worker, started any time, carries on where another stopped.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 import time
 
@@ -16,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from tavus_async._client import TavusClient
+from tavus_async._durable import decode
 from tavus_async._errors import (
     APIConnectionError,
     InvalidArgumentError,
@@ -23,8 +25,6 @@ from tavus_async._errors import (
     TavusError,
     TrainingMayHaveStartedError,
 )
-from tavus_async._faces import CLOCK_SKEW
-from tavus_async._models import Face
 from tavus_async._outcome import Until, settle
 
 from ._types import (
@@ -39,6 +39,8 @@ from ._types import (
 )
 
 __all__ = ["CREATE", "HOLD", "HOLD_BUDGET", "POLL", "RECOVER", "TavusActivities"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 CREATE, POLL, RECOVER = "tavus.CreateFace", "tavus.PollFace", "tavus.RecoverFace"
 
@@ -107,8 +109,10 @@ class TavusActivities:
         arguments.update(face_name=given.face_name, callback_url=given.callback_url)
         expect_callback = True if given.callback_url else None
         job = await self._client.faces.create(**arguments, expect_callback=expect_callback)
-        first = 0.0 if expect_callback else self._client.poll_policy.initial_interval
-        return Created(face_id=job.face_id, state=job.state, first_delay=first / self._scale)
+        state = job.state
+        # The state holds the cadence's first delay (shorter when a callback is expected).
+        first = decode(state, face_id=job.face_id).delay
+        return Created(face_id=job.face_id, state=state, first_delay=first / self._scale)
 
     @activity.defn(name=POLL)
     async def poll_face(self, given: PollInput) -> PollOutcome:
@@ -158,20 +162,11 @@ class TavusActivities:
         Raises:
             APIError: as for any listing.
         """
-        cutoff = given.since - CLOCK_SKEW
-        found: Face | None = None
-        async for face in self._client.faces.list(page_size=100):
-            if face.face_name != given.face_name:
-                continue
-            if face.created_at is not None and face.created_at < cutoff:
-                continue
-            newest = found is None or (
-                face.created_at is not None
-                and found.created_at is not None
-                and face.created_at > found.created_at
-            )
-            if newest:
-                found = face
-        if found is None:
+        jobs = await self._client.faces.recover(
+            name=given.face_name, since=given.since, finished=True
+        )
+        if not jobs:
             return Recovered()
-        return Recovered(face_id=found.face_id, state=self._client.faces.job(found.face_id).state)
+        # The name is the workflow's own: more than one face means creates both got through.
+        newest = max(jobs, key=lambda job: (job.face and job.face.created_at) or _EPOCH)
+        return Recovered(face_id=newest.face_id, state=newest.state)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -24,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
 
     from tavus_async._models import Face, TrainingCallback
     from tavus_async._outcome import settle
+    from tavus_async._sansio import with_query_param
+    from tavus_async._validation import MAX_NAME
 
     from ._activities import HOLD_BUDGET, TavusActivities
     from ._types import (
@@ -39,10 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TrainingProgress,
     )
 
-__all__ = ["NAME_LIMIT", "TrainFace", "face_name_for"]
-
-#: Tavus accepts names up to this long; the workflow's tag fits within.
-NAME_LIMIT = 255
+__all__ = ["TrainFace", "face_name_for"]
 #: Real seconds to wait before each look for a training a create may have started: Tavus
 #: lists a face as soon as it is stored, so the first look usually finds it.
 RECOVERY_WAITS = (0.0, 10.0, 30.0, 60.0, 120.0)
@@ -85,16 +83,11 @@ def face_name_for(name: str | None, workflow_id: str) -> str:
     tag = hashlib.sha256(workflow_id.encode()).hexdigest()[:8]
     base = (name or "tavus-async").strip() or "tavus-async"
     suffix = f" #{tag}"
-    return base[: NAME_LIMIT - len(suffix)] + suffix
+    return base[: MAX_NAME - len(suffix)] + suffix
 
 
 def _callback_for(url: str | None, workflow_id: str) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != WORKFLOW_PARAMETER]
-    query.append((WORKFLOW_PARAMETER, workflow_id))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return None if url is None else with_query_param(url, WORKFLOW_PARAMETER, workflow_id)
 
 
 def _error_type(err: ActivityError) -> tuple[str | None, bool]:
