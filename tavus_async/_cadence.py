@@ -29,6 +29,10 @@ the prior.
 * *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
   price rises steeply, so no progress signal, however misleading, can spend more than a
   bounded number of requests.
+* *Pace.* Whatever the belief asks, reads stay within ``FREE_READS`` plus one per
+  ``PollPolicy.min_average_interval`` since the first read: on any progress shape, a wait costs
+  no more than a fixed poller at that interval. Early sparse polls leave room for dense ones
+  where the finish is due.
 * *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up (a
   :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
 * *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the
@@ -76,6 +80,8 @@ REFERENCE_HAZARD = 1.0 / 600.0
 INSURANCE = 0.5
 #: Progress-driven polls before progress gets dearer.
 PROGRESS_ALLOWANCE = 40.0
+#: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
+FREE_READS = 4
 #: Points of the integral of the density over one wait.
 GRID = 24
 #: Change points kept: the first two, and the most recent ones.
@@ -381,7 +387,15 @@ class Cadence:
         delay = self._next_poll(now, cap, density)
         if self._model is not None:
             self._model.compact()
-        return max(jittered(delay, policy.jitter), self._server_hint(retry_after))
+        return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))
+
+    def _pace(self, now: float) -> float:
+        """The wait that keeps reads within ``FREE_READS`` plus one per average interval."""
+        interval = self._policy.min_average_interval
+        if interval is None or self.first_seen is None:
+            return 0.0
+        interval = min(interval, self._policy.max_interval)
+        return self.first_seen + (self._polls + 1 - FREE_READS) * interval - now
 
     def _next_poll(self, now: float, cap: float, density: Density) -> float:
         """The wait after which the expected number of polls due, ``∫ n``, reaches one."""

@@ -57,6 +57,11 @@ def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise InvalidArgumentError(msg)
 
 
+def _optional_positive(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive(inst, attribute, value)
+
+
 def _non_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     _check_number(attribute.name, value)
     if value < 0:
@@ -230,6 +235,11 @@ class PollPolicy:
     window_interval: float = attrs.field(default=85.0, validator=_positive)
     """Spacing of polls, in seconds, in the middle of ``expected_duration`` when progress
     says nothing. Lower: earlier detection of silent trainings, more requests."""
+    min_average_interval: float | None = attrs.field(default=120.0, validator=_optional_positive)
+    """Whatever progress does, reads average no more than one per this many seconds since
+    the first read (after ``FREE_READS``, 4, for the start): a wait never costs more than a
+    fixed poller at this interval. Sparse early polls leave room for dense ones where the
+    finish is due. Never tighter than ``max_interval``; ``None`` for no bound."""
     learn_duration: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     """Refine the duration prior from trainings this client watched finish (no requests are
     spent on it). Turn off when trainings of very different lengths share one client."""

@@ -28,7 +28,7 @@ from tavus_async import (
     TrainingFailedError,
     TrainingJob,
 )
-from tavus_async._cadence import Cadence
+from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
@@ -122,6 +122,18 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_says_nothing_use
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, _fixed(120.0))
     assert ours_requests <= fixed_requests
+    assert ours_latency <= fixed_latency
+
+
+async def test_the_budget_holds_on_a_curve_that_keeps_promising_the_finish() -> None:
+    # The sigmoid's steps keep getting longer near the end, each looking like the last: an
+    # unbounded cadence spends more there than a fixed 120 s poller. The budget keeps the
+    # default within the fixed poller's requests (plus the ramp's free reads) and latency.
+    ours_requests, ours_latency = await _family("sigmoid", PollPolicy())
+    unbounded, _ = await _family("sigmoid", PollPolicy(min_average_interval=None))
+    fixed_requests, fixed_latency = await _family("sigmoid", _fixed(120.0))
+    assert unbounded > fixed_requests  # the curve does break an unbounded cadence
+    assert ours_requests <= fixed_requests + FREE_READS
     assert ours_latency <= fixed_latency
 
 
@@ -446,28 +458,37 @@ _steps = st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 100)), min_size=
 
 
 @settings(max_examples=60, deadline=None)
-@given(curve=_steps, hours=st.floats(1.0, 6.0), jitter=st.sampled_from([0.0, 0.2]))
+@given(
+    curve=_steps,
+    hours=st.floats(0.5, 8.0),
+    jitter=st.sampled_from([0.0, 0.2]),
+    budget=st.sampled_from([60.0, 120.0, 600.0]),
+)
 def test_any_progress_history_keeps_every_delay_in_bounds(
-    curve: list[tuple[float, int]], hours: float, jitter: float
+    curve: list[tuple[float, int]], hours: float, jitter: float, budget: float
 ) -> None:
     # Whatever progress does (jumps, drops, 100/100, nothing): every delay is within
-    # [min_interval, max_interval] (jittered), and no history makes the cadence spend more
-    # than half again what a fixed 120 s poller spends on the same training.
-    policy = PollPolicy(jitter=jitter)
+    # [min_interval, max_interval] (jittered), and the n-th read never comes before the
+    # budget allows it: FREE_READS, then one per min_average_interval (capped at max_interval)
+    # since the first read. So no history spends more than a fixed poller at that interval.
+    policy = PollPolicy(jitter=jitter, min_average_interval=budget)
+    pace = min(budget, policy.max_interval)
     duration = hours * HOUR
     cadence = Cadence(policy, PRIOR, start=0.0)
-    t, polls = policy.initial_interval, 1
+    first = t = policy.initial_interval
+    reads = 0
     while t < duration:
         value = 0
         for fraction, percent in curve:
             if t >= fraction * duration:
                 value = percent
+        reads += 1
+        assert t >= first + (reads - FREE_READS) * pace - 1e-6
         cadence.observe(t, _face(value), server_date=None)
         delay = cadence.after_success(t)
         assert policy.min_interval * (1 - jitter) <= delay <= policy.max_interval
         t += delay
-        polls += 1
-    assert polls <= 1.5 * (duration / 120.0 + 1) + 10
+    assert reads <= FREE_READS + (duration - first) / pace + 1
 
 
 @settings(max_examples=40, deadline=None)

@@ -239,6 +239,8 @@ def test_absurd_client_options(kwargs: dict[str, Any], error: type[Exception]) -
         ({"expected_duration": (3600.0, math.nan)}, InvalidArgumentError, "finite"),
         ({"window_interval": 0}, InvalidArgumentError, "window_interval"),
         ({"finish_interval": -1}, InvalidArgumentError, "finish_interval"),
+        ({"min_average_interval": 0}, InvalidArgumentError, "min_average_interval"),
+        ({"min_average_interval": "2m"}, TypeError, "min_average_interval"),
         ({"learn_duration": "yes"}, TypeError, "learn_duration"),
     ],
 )
