@@ -29,10 +29,10 @@ the prior.
 * *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
   price rises steeply, so no progress signal, however misleading, can spend more than a
   bounded number of requests.
-* *Pace.* Whatever the belief asks, reads stay within ``FREE_READS`` plus one per
-  ``PollPolicy.min_average_interval`` since the first read: on any progress shape, a wait costs
-  no more than a fixed poller at that interval. Early sparse polls leave room for dense ones
-  where the finish is due.
+* *Pace* (opt-in). With ``PollPolicy.min_average_interval`` set, reads stay within
+  ``FREE_READS`` plus one per that interval since the first read, whatever the belief asks:
+  a hard bill. It is off by default because where it binds, near a finish the belief
+  misplaced, it costs latency.
 * *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up (a
   :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
 * *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the

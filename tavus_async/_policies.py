@@ -235,11 +235,12 @@ class PollPolicy:
     window_interval: float = attrs.field(default=85.0, validator=_positive)
     """Spacing of polls, in seconds, in the middle of ``expected_duration`` when progress
     says nothing. Lower: earlier detection of silent trainings, more requests."""
-    min_average_interval: float | None = attrs.field(default=120.0, validator=_optional_positive)
-    """Whatever progress does, reads average no more than one per this many seconds since
-    the first read (after ``FREE_READS``, 4, for the start): a wait never costs more than a
-    fixed poller at this interval. Sparse early polls leave room for dense ones where the
-    finish is due. Never tighter than ``max_interval``; ``None`` for no bound."""
+    min_average_interval: float | None = attrs.field(default=None, validator=_optional_positive)
+    """A hard cap under the cadence, off by default: whatever progress does, reads average
+    no more than one per this many seconds since the first read (after ``FREE_READS``, 4,
+    for the start), so a wait never costs more than a fixed poller at this interval plus 4
+    reads. Where the cap binds, reads are this far apart, which costs latency when the
+    belief spent early (see the Waiting guide). Never tighter than ``max_interval``."""
     learn_duration: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     """Refine the duration prior from trainings this client watched finish (no requests are
     spent on it). Turn off when trainings of very different lengths share one client."""
