@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,8 +29,10 @@ from ._errors import ResponseValidationError
 from ._models import (
     ALIASES,
     ConversationStatus,
+    Face,
     FaceStatus,
     FinetuneStatus,
+    TrainingCallback,
     Voice,
     _OpenStrEnum,
 )
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
     import cattrs
 
 T = TypeVar("T")
+
+logger = logging.getLogger("tavus_async")
 
 _OPEN_ENUMS: tuple[type[_OpenStrEnum], ...] = (FaceStatus, FinetuneStatus, ConversationStatus)
 
@@ -147,6 +153,51 @@ def _optional(hook: Callable[[Any, Any], Any], inner: Any) -> Callable[[Any, Any
     return structure_optional
 
 
+def _optional_inner(annotation: Any) -> Any:
+    """``X`` for ``X | None`` (the only optional shape the models use)."""
+    inner = [arg for arg in getattr(annotation, "__args__", ()) if arg is not type(None)]
+    return inner[0] if len(inner) == 1 else annotation
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return json.dumps(value, separators=(",", ":"), default=str)[:1000]
+
+
+def _lenient(strict: Callable[[Any, Any], Any], kind: Any, label: str) -> Callable[[Any, Any], Any]:
+    """``strict``, except that a value it refuses becomes text (for text fields, or the
+    open status enums) or ``None`` (anything else), rather than failing the whole read."""
+    textual = kind is str or kind in _OPEN_ENUMS
+    if kind is str:
+
+        def text_hook(value: Any, _type: Any) -> Any:
+            # The common case first, without a call: a string or null.
+            if value is None or value.__class__ is str:
+                return value
+            logger.debug("unexpected %s %.80r: kept as text", label, value)
+            return _as_text(value)
+
+        return text_hook
+
+    def hook(value: Any, type_: Any) -> Any:
+        try:
+            return strict(value, type_)
+        except (TypeError, ValueError):
+            kept = "as text" if textual else "as None"
+            logger.debug("unexpected %s %.80r: kept %s", label, value, kept)
+            if not textual:
+                return None
+            text = _as_text(value)
+            return text if kind is str else kind(text)
+
+    return hook
+
+
 def _structure_open_enum(value: Any, cls: type[_OpenStrEnum]) -> _OpenStrEnum:
     if not isinstance(value, str):
         msg = f"expected a status string, got {_json_type(value)}"
@@ -185,6 +236,17 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
         overrides: dict[str, Any] = {}
         if cls is Voice:
             overrides["tags"] = override(struct_hook=_structure_tags)
+        if issubclass(cls, (Face, TrainingCallback)):
+            # A wait reads a face for hours: only its id and status may fail a read. Any
+            # optional field of an unexpected type is kept as text or dropped (see _lenient).
+            attrs.resolve_types(cls)
+            for field in attrs.fields(cls):
+                if field.default is None and field.type is not None:
+                    kind = _optional_inner(field.type)
+                    strict = converter.get_structure_hook(field.type)
+                    overrides[field.name] = override(
+                        struct_hook=_lenient(strict, kind, f"{cls.__name__}.{field.name}")
+                    )
         base = make_dict_structure_fn(cls, converter, **overrides)
         aliases = _alias_map(cls)
         name = cls.__name__

@@ -541,6 +541,33 @@ async def test_malformed_bodies_are_transient(stub: Stub, stub_client: TavusClie
     assert len(stub.seen) == 3
 
 
+async def test_a_wait_survives_fields_of_unexpected_types(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # A server that reports progress as a number and the error as an object: the wait
+    # follows the progress and ends with the failure, instead of retrying reads until its
+    # deadline.
+    stub.reply(200, {"face_id": "r1", "status": "started", "training_progress": 40})
+    stub.reply(200, {"face_id": "r1", "status": "started", "training_progress": 80.5})
+    stub.reply(
+        200,
+        {
+            "face_id": "r1",
+            "status": "error",
+            "training_progress": 80.5,
+            "error_message": {"code": "video_codec", "detail": "unsupported codec"},
+            "created_at": "sometime",
+        },
+    )
+    job = stub_client.faces.job("r1")
+    seen: list[float | None] = []
+    with pytest.raises(TrainingFailedError) as info:
+        await job.wait(on_update=lambda face: seen.append(face.progress))
+    assert seen == [0.40, 0.805, 0.805]
+    assert "unsupported codec" in str(info.value)
+    assert len(stub.seen) == 3
+
+
 async def _jobs(client: TavusClient, n: int) -> AsyncIterator[TrainingJob[Any]]:
     for _ in range(n):
         yield await client.faces.create(train_video_url=VIDEO)

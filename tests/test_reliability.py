@@ -268,12 +268,10 @@ SERVER_SIDE: list[tuple[str, int, bytes, str, type[Exception] | None, str]] = [
      ResponseValidationError, "$.face_id"),
     ("status number", 200, b"{\"face_id\": \"r1\", \"status\": 1}", "application/json",
      ResponseValidationError, "$.status"),
-    ("progress number", 200, (b"{\"face_id\": \"r1\", \"status\": \"started\", "
-     b"\"training_progress\": 45}"), "application/json", ResponseValidationError,
-     "$.training_progress"),
-    ("odd date", 200, (b"{\"face_id\": \"r1\", \"status\": \"started\", "
-     b"\"created_at\": \"24/01/2024\"}"), "application/json", ResponseValidationError,
-     "$.created_at"),
+    ("progress number is tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": "
+     b"\"started\", \"training_progress\": 45}"), "application/json", None, "started"),
+    ("unreadable date is tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": "
+     b"\"started\", \"created_at\": \"24/01/2024\"}"), "application/json", None, "started"),
     ("truncated JSON", 200, b"{\"face_id\": \"r1\", \"sta", "application/json",
      ResponseValidationError, "not JSON"),
     ("huge HTML error", 500, b"<html><body>" + b"x" * 3_000_000 + b"</body></html>",
