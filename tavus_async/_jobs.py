@@ -412,7 +412,7 @@ class TrainingJob(Generic[FaceT]):
                 self._hub.note_skew(cadence.skew_sample)
             if settle(face, "final") is face:
                 self._hub.learn(cadence.policy, cadence.finished(now, face))
-        if not face.status.is_known and changed:
+        if not face.status.is_known and not face.status.is_terminal and changed:
             logger.warning(
                 "face %s has an unknown status %r; still waiting", face.face_id, face.status.value
             )

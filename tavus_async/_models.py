@@ -47,6 +47,12 @@ class _OpenStrEnum(str, enum.Enum):
     def _missing_(cls, value: object) -> Any:
         if not isinstance(value, str):
             return None
+        # "Completed" or " ready " is the documented value in another spelling.
+        normal = value.strip().lower()
+        if normal != value:
+            for member in cls:
+                if member.value == normal:
+                    return member
         # Enum allows _missing_ to return a new instance of the class: a pseudo-member
         # that is not added to the class's member list.
         member = str.__new__(cls, value)
@@ -67,8 +73,10 @@ class FaceStatus(_OpenStrEnum):
     """Training status of a face (or replica).
 
     Documented: ``started`` → ``completed`` | ``error``. Older documents also show
-    ``training`` (in progress) and callbacks report ``ready`` (success). Any other string
-    is kept as an unknown status (``is_known`` is false) and treated as still in progress.
+    ``training`` (in progress) and callbacks report ``ready`` (success). Values are read
+    without regard to case or surrounding spaces. ``failed`` and ``errored`` (the tuning
+    stage's word) also mean failure. Any other string is kept as an unknown status
+    (``is_known`` is false) and treated as still in progress.
     """
 
     STARTED = "started"
@@ -84,8 +92,8 @@ class FaceStatus(_OpenStrEnum):
 
     @property
     def is_failure(self) -> bool:
-        """``error``: training failed; the face is unusable."""
-        return self is FaceStatus.ERROR
+        """``error`` (or ``failed``, ``errored``): training failed; the face is unusable."""
+        return self is FaceStatus.ERROR or self.value.strip().lower() in ("failed", "errored")
 
     @property
     def is_terminal(self) -> bool:
@@ -107,12 +115,12 @@ class FinetuneStatus(_OpenStrEnum):
     @property
     def is_success(self) -> bool:
         """Tuning finished: the unwatermarked face is ready."""
-        return self.value in ("completed", "ready")
+        return self.value.strip().lower() in ("completed", "ready")
 
     @property
     def is_failure(self) -> bool:
         """Tuning failed; the watermarked preview stays usable."""
-        return self.value in ("errored", "error", "failed")
+        return self.value.strip().lower() in ("errored", "error", "failed")
 
 
 def _parse_progress(text: str | None) -> float | None:

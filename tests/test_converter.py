@@ -77,6 +77,17 @@ def test_known_statuses_classify() -> None:
     assert FinetuneStatus("completed").is_success
 
 
+def test_statuses_are_read_in_any_case_and_failed_means_failure() -> None:
+    assert FaceStatus("Completed") is FaceStatus.COMPLETED
+    assert FaceStatus(" READY ") is FaceStatus.READY
+    assert FinetuneStatus("Errored") is FinetuneStatus.ERRORED
+    for word in ("failed", "FAILED", "errored"):
+        assert FaceStatus(word).is_failure
+        assert FaceStatus(word).is_terminal
+        assert FaceStatus(word).value == word  # kept as sent
+    assert not FaceStatus("cancelled").is_terminal  # unknown: still waiting
+
+
 def test_replica_names_are_accepted_and_aliased() -> None:
     replica = structure(
         {"replica_id": "r2", "replica_name": "Old", "replica_type": "system", "status": "started"},

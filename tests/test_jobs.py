@@ -532,6 +532,18 @@ async def test_unknown_status_keeps_polling_and_is_logged(
     assert "unknown status 'uploading'" in caplog.text
 
 
+async def test_statuses_in_other_spellings(stub: Stub, stub_client: TavusClient) -> None:
+    # Case and spaces do not matter, and "failed" is a failure: neither waits for hours.
+    await _serve_statuses(stub, ["Started", " TRAINING ", "Completed"])
+    face = await stub_client.faces.job("r1")
+    assert face.status is FaceStatus.COMPLETED
+    stub.queue.clear()
+    await _serve_statuses(stub, ["started", "FAILED"])
+    with pytest.raises(TrainingFailedError):
+        await stub_client.faces.job("r2")
+    assert len(stub.seen) == 5
+
+
 async def test_malformed_bodies_are_transient(stub: Stub, stub_client: TavusClient) -> None:
     stub.reply(200, raw=b"<html>maintenance</html>", content_type="text/html")
     stub.reply(200, [1, 2, 3])
