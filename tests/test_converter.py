@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tavus_async import (
     Face,
@@ -163,6 +166,32 @@ def test_a_face_read_fails_only_on_its_id_and_status(field: str, value: Any, kep
         face = structure({id_key: "r1", "status": "completed", field: value}, cls, **WHERE)
         assert getattr(face, field) == kept
         assert face.status is FaceStatus.COMPLETED
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_OPTIONAL = [f.name for f in attrs.fields(Face) if f.default is None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(_OPTIONAL), _json))
+def test_any_json_in_optional_fields_never_fails_a_face_read(fields: dict[str, Any]) -> None:
+    face = structure({"face_id": "r1", "status": "started", **fields}, Face, **WHERE)
+    assert face.face_id == "r1"
+    assert face.status is FaceStatus.STARTED
+    assert face.progress is None or 0.0 <= face.progress <= 1.0
+    for name in fields:
+        value = getattr(face, name)
+        assert value is None or isinstance(value, (str, dt.datetime))
 
 
 def test_a_callback_with_an_odd_error_message_is_still_a_callback() -> None:
