@@ -101,20 +101,6 @@ FAMILY: tuple[Shape, ...] = (
 )  # fmt: skip
 
 
-def fixed(interval: float) -> PollPolicy:
-    """A plain fixed-interval poller (no ramp, no estimate, no jitter)."""
-    return PollPolicy(
-        initial_interval=interval,
-        min_interval=interval,
-        max_interval=interval,
-        backoff_factor=1.0,
-        jitter=0.0,
-        learn_duration=False,
-        window_interval=1e6,
-        finish_interval=1e6,
-    )
-
-
 DEFAULT, STATELESS = "default", "stateless"
 FIXED = {"fixed 30 s": 30.0, "fixed 60 s": 60.0, "fixed 120 s": 120.0}
 POLICIES = (DEFAULT, STATELESS, *FIXED)
@@ -183,7 +169,7 @@ async def _measure_group(
         for shape in shapes
         for i in range(count)
     ]
-    poll = PollPolicy() if policy in (DEFAULT, STATELESS) else fixed(FIXED[policy])
+    poll = PollPolicy() if policy in (DEFAULT, STATELESS) else PollPolicy.fixed(FIXED[policy])
     results: list[Result] = []
     async with (
         # Per-route counters, not a request log: the log would cost memory and scans.

@@ -275,6 +275,29 @@ class PollPolicy:
             msg = f"backoff_factor must be >= 1, got {self.backoff_factor}"
             raise InvalidArgumentError(msg)
 
+    @classmethod
+    def fixed(cls, interval: float, **options: Any) -> PollPolicy:
+        """A plain fixed-interval poller: a read every ``interval`` seconds from the start,
+        with no ramp, no estimate and no jitter (the baseline the benchmarks compare with).
+
+        ``options`` sets any other field (``timeout``, ``clock``, ``sleep``…).
+
+        Raises:
+            InvalidArgumentError: for out-of-range values (``TypeError`` for wrong types).
+        """
+        fixed: dict[str, Any] = {
+            "initial_interval": interval,
+            "min_interval": interval,
+            "max_interval": interval,
+            "backoff_factor": 1.0,
+            "jitter": 0.0,
+            "learn_duration": False,
+            # Prices so high that the belief never asks for a read before the interval.
+            "window_interval": 1e6,
+            "finish_interval": 1e6,
+        }
+        return cls(**{**fixed, **options})
+
     def uses_default_timing(self) -> bool:
         """True when clock and sleep are the event loop's own (timers can be used directly)."""
         return self.clock is loop_clock and self.sleep is asyncio.sleep

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from tavus_async import (
     Face,
     FaceStatus,
+    InvalidArgumentError,
     PollPolicy,
     TavusClient,
     TrainingFailedError,
@@ -77,18 +78,6 @@ async def _await_sampling(job: TrainingJob[Face], every: float, sample: Callable
             await watcher
 
 
-def _fixed(interval: float) -> PollPolicy:
-    return PollPolicy(
-        initial_interval=interval,
-        min_interval=interval,
-        max_interval=interval,
-        backoff_factor=1.0,
-        jitter=0.0,
-        window_interval=1e6,
-        finish_interval=1e6,
-    )
-
-
 #: Ten trainings of 2.9 to 4.1 hours, offset so that a fixed 120 s poller's latencies are
 #: spread evenly from 6 to 114 s: the 60 s it averages over random phases, not a lucky
 #: alignment of its grid with the finishes.
@@ -120,7 +109,7 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_says_nothing_use
     # perfectly regular and still finishes at 60/100: the same trainings are waited for by
     # the default and by a fixed 120 s poller, which the default must match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
-    fixed_requests, fixed_latency = await _family(curve, _fixed(120.0))
+    fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
     assert ours_requests <= fixed_requests
     assert ours_latency <= fixed_latency
 
@@ -132,7 +121,7 @@ async def test_a_120_s_pace_holds_on_a_curve_that_keeps_promising_the_finish() -
     paced = PollPolicy(min_average_interval=120.0)
     ours_requests, ours_latency = await _family("sigmoid", paced)
     unbounded, _ = await _family("sigmoid", PollPolicy(min_average_interval=None))
-    fixed_requests, fixed_latency = await _family("sigmoid", _fixed(120.0))
+    fixed_requests, fixed_latency = await _family("sigmoid", PollPolicy.fixed(120.0))
     assert unbounded > fixed_requests  # the curve does break an unbounded cadence
     assert ours_requests <= fixed_requests + FREE_READS
     assert ours_latency <= fixed_latency
@@ -421,6 +410,19 @@ def test_small_dips_are_noise_and_large_drops_restart() -> None:
     steady, dipped, dropped = at_90_then(90), at_90_then(86), at_90_then(10)
     assert dipped == pytest.approx(steady, rel=0.2)
     assert dropped > 1.5 * steady
+
+
+def test_a_fixed_policy_reads_at_its_interval_whatever_progress_says() -> None:
+    policy = PollPolicy.fixed(60.0, timeout=3600.0)
+    assert policy.timeout == 3600.0
+    cadence = Cadence(policy, PRIOR, start=0.0)
+    assert cadence.first_delay() == 60.0
+    for i, percent in enumerate((0, 50, 99, 99, 100)):
+        t = 60.0 * (i + 1)
+        cadence.observe(t, _face(percent), server_date=None)
+        assert cadence.after_success(t) == 60.0
+    with pytest.raises(InvalidArgumentError):
+        PollPolicy.fixed(0.0)
 
 
 def test_retry_after_and_min_interval_bound_the_delay() -> None:

@@ -75,6 +75,8 @@ async def callbacks(client: TavusClient, body: bytes) -> None:
 
 async def stateless_worker(client: TavusClient, face_id: str, state: str | None) -> None:
     policy = PollPolicy(expected_duration=(3600.0, 2 * 3600.0), window_interval=60.0)
+    baseline: PollPolicy = PollPolicy.fixed(120.0, timeout=4 * 3600.0)
+    assert baseline.max_interval == 120.0
     assert_type(policy.expected_duration, tuple[float, float])
     job = client.faces.job(face_id, state=state)
     assert_type(job.state, str)
