@@ -68,7 +68,11 @@ def parse_datetime(value: Any) -> dt.datetime:
     if isinstance(value, (int, float)):
         # Epoch seconds; values this large can only be milliseconds.
         seconds = value / 1000 if value > 1e11 else value
-        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            msg = f"timestamp out of range: {value!r}"
+            raise ValueError(msg) from None
     if not isinstance(value, str):
         msg = f"expected a date string, got {type(value).__name__}"
         raise TypeError(msg)

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import cattrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tavus_async import (
@@ -184,6 +184,7 @@ _OPTIONAL = [f.name for f in attrs.fields(Face) if f.default is None]
 
 @settings(max_examples=150, deadline=None)
 @given(fields=st.dictionaries(st.sampled_from(_OPTIONAL), _json))
+@example(fields={"created_at": 9.223372036854776e21})  # found: an epoch out of range
 def test_any_json_in_optional_fields_never_fails_a_face_read(fields: dict[str, Any]) -> None:
     face = structure({"face_id": "r1", "status": "started", **fields}, Face, **WHERE)
     assert face.face_id == "r1"
@@ -192,6 +193,11 @@ def test_any_json_in_optional_fields_never_fails_a_face_read(fields: dict[str, A
     for name in fields:
         value = getattr(face, name)
         assert value is None or isinstance(value, (str, dt.datetime))
+
+
+def test_an_epoch_out_of_range_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        parse_datetime(9.2e21)
 
 
 def test_a_callback_with_an_odd_error_message_is_still_a_callback() -> None:
