@@ -34,6 +34,11 @@ def _aliases(*names: str) -> dict[str, tuple[str, ...]]:
     return {ALIASES: names}
 
 
+#: What a status says, whatever enum it belongs to and however it is spelled.
+_SUCCESS_WORDS = ("completed", "ready")
+_FAILURE_WORDS = ("error", "errored", "failed")
+
+
 class _OpenStrEnum(str, enum.Enum):
     """A string enum that keeps values it does not know instead of failing.
 
@@ -69,7 +74,22 @@ class _OpenStrEnum(str, enum.Enum):
         return self._name_ != "UNKNOWN"
 
 
-class FaceStatus(_OpenStrEnum):
+class _TrainingStatus(_OpenStrEnum):
+    """A training stage's status: success and failure read the same for faces and tuning."""
+
+    @property
+    def is_success(self) -> bool:
+        """``completed`` or ``ready`` (in any case): the face, its preview or its tuning is
+        done."""
+        return self.value.strip().lower() in _SUCCESS_WORDS
+
+    @property
+    def is_failure(self) -> bool:
+        """``error``, ``errored`` or ``failed`` (in any case): the stage failed."""
+        return self.value.strip().lower() in _FAILURE_WORDS
+
+
+class FaceStatus(_TrainingStatus):
     """Training status of a face (or replica).
 
     Documented: ``started`` → ``completed`` | ``error``. Older documents also show
@@ -86,22 +106,12 @@ class FaceStatus(_OpenStrEnum):
     ERROR = "error"
 
     @property
-    def is_success(self) -> bool:
-        """``completed`` or ``ready``: the face (or its Phoenix-4.5 preview) is usable."""
-        return self in (FaceStatus.COMPLETED, FaceStatus.READY)
-
-    @property
-    def is_failure(self) -> bool:
-        """``error`` (or ``failed``, ``errored``): training failed; the face is unusable."""
-        return self is FaceStatus.ERROR or self.value.strip().lower() in ("failed", "errored")
-
-    @property
     def is_terminal(self) -> bool:
         """Training has stopped, successfully or not."""
         return self.is_success or self.is_failure
 
 
-class FinetuneStatus(_OpenStrEnum):
+class FinetuneStatus(_TrainingStatus):
     """Phoenix-4.5 tuning stage, reported in ``finetune_status`` after the preview is ready.
 
     Documented values are ``completed`` and ``errored`` (``null`` while unused); ``training``
@@ -111,16 +121,6 @@ class FinetuneStatus(_OpenStrEnum):
     TRAINING = "training"
     COMPLETED = "completed"
     ERRORED = "errored"
-
-    @property
-    def is_success(self) -> bool:
-        """Tuning finished: the unwatermarked face is ready."""
-        return self.value.strip().lower() in ("completed", "ready")
-
-    @property
-    def is_failure(self) -> bool:
-        """Tuning failed; the watermarked preview stays usable."""
-        return self.value.strip().lower() in ("errored", "error", "failed")
 
 
 def _parse_progress(text: str | None) -> float | None:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ._base import EmulatorBase
 from ._state import ConversationRecord, new_id
-from ._wire import error, is_http_url, json_body, json_response, paging
+from ._wire import error, is_http_url, json_body, json_response, list_response, paging
 
 __all__ = ["ConversationsAPI"]
 
@@ -72,12 +72,11 @@ class ConversationsAPI(EmulatorBase):
             if not c.deleted and (status is None or c.status == status)
         ]
         rows.sort(key=lambda c: (-c.created, c.conversation_id))
-        chunk = rows[(page - 1) * limit : page * limit]
-        return json_response(
-            {
-                "data": [c.render(epoch=self.epoch, verbose=False, listing=True) for c in chunk],
-                "total_count": len(rows),
-            }
+        return list_response(
+            rows,
+            limit=limit,
+            page=page,
+            render=lambda c: c.render(epoch=self.epoch, verbose=False, listing=True),
         )
 
     async def _get_conversation(self, request: web.Request) -> web.StreamResponse:

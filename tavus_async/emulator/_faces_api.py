@@ -10,7 +10,7 @@ from aiohttp import web
 from ._delivery import CallbackSender
 from ._scenarios import Scenario
 from ._state import FACE_NAMES, STOCK_VOICES, FaceRecord, Names, new_id
-from ._wire import error, is_http_url, json_body, json_response, paging
+from ._wire import error, is_http_url, json_body, json_response, list_response, paging
 
 __all__ = ["FacesAPI"]
 
@@ -125,12 +125,11 @@ class FacesAPI(CallbackSender):
         ]
         # Newest user faces first, then stock faces.
         rows.sort(key=lambda r: (r.face_type != "user", -r.created, -r.seq))
-        chunk = rows[(page - 1) * limit : page * limit]
-        return json_response(
-            {
-                "data": [self._render(r, names, verbose=True, listing=True) for r in chunk],
-                "total_count": len(rows),
-            }
+        return list_response(
+            rows,
+            limit=limit,
+            page=page,
+            render=lambda r: self._render(r, names, verbose=True, listing=True),
         )
 
     async def _delete_face(self, request: web.Request, names: Names) -> web.StreamResponse:

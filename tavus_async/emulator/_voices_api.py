@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ._base import EmulatorBase
 from ._state import STOCK_VOICES
-from ._wire import error, json_response, paging
+from ._wire import error, json_response, list_response, paging
 
 __all__ = ["VoicesAPI"]
 
@@ -42,9 +42,8 @@ class VoicesAPI(EmulatorBase):
         if tag:
             rows = [v for v in rows if tag in {t["tag_name"].lower() for t in v["tags"]}]
         rows.sort(key=lambda v: v["voice_name"], reverse=query.get("sort") == "desc")
-        chunk = rows[(page - 1) * limit : page * limit]
-        return json_response(
-            {"data": chunk, "total_count": len(rows), "page": page, "limit": limit}
+        return list_response(
+            rows, limit=limit, page=page, render=lambda v: v, extra={"page": page, "limit": limit}
         )
 
     async def _get_voice(self, request: web.Request) -> web.StreamResponse:

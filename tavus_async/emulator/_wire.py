@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -14,10 +15,13 @@ __all__ = [
     "is_http_url",
     "json_body",
     "json_response",
+    "list_response",
     "paging",
     "retry_after_seconds",
     "truncated",
 ]
+
+T = TypeVar("T")
 
 
 def json_response(
@@ -79,6 +83,20 @@ def paging(
     # Like many servers, one that caps pages answers with fewer items than asked for, and
     # the same total_count: pages are then numbered in units of the cap.
     return (min(limit, cap) if cap is not None else limit), page
+
+
+def list_response(
+    rows: Sequence[T],
+    *,
+    limit: int,
+    page: int,
+    render: Callable[[T], Any],
+    extra: dict[str, Any] | None = None,
+) -> web.Response:
+    """Page ``page`` of ``rows`` as ``{"data": [...], "total_count": n}`` (plus ``extra``)."""
+    chunk = rows[(page - 1) * limit : page * limit]
+    body = {"data": [render(r) for r in chunk], "total_count": len(rows)}
+    return json_response({**body, **(extra or {})})
 
 
 def abort(request: web.Request) -> None:
