@@ -48,14 +48,23 @@ CREATE, POLL, RECOVER = "tavus.CreateFace", "tavus.PollFace", "tavus.RecoverFace
 HOLD = 90.0
 #: A poll activity returns to the workflow after holding this long (the cadence's seconds).
 HOLD_BUDGET = 300.0
-#: Real seconds between heartbeats while the poll activity sleeps.
+#: Real seconds between heartbeats while the poll activity sleeps (at most; a third of the
+#: heartbeat timeout when that is shorter, so a short ``poll_timeout`` still sees them).
 HEARTBEAT_EVERY = 10.0
 
 
+def heartbeat_interval(timeout: dt.timedelta | None) -> float:
+    """Real seconds between heartbeats for an activity with this heartbeat timeout."""
+    if timeout is None:
+        return HEARTBEAT_EVERY
+    return min(HEARTBEAT_EVERY, timeout.total_seconds() / 3)
+
+
 async def _heartbeating_sleep(seconds: float, state: str) -> None:
+    every = heartbeat_interval(activity.info().heartbeat_timeout)
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
-        await asyncio.sleep(min(left, HEARTBEAT_EVERY))
+        await asyncio.sleep(min(left, every))
         activity.heartbeat(state)
 
 

@@ -285,7 +285,11 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
         ) as alone,
     ):
         async with _worker_process(temporal_address, task_queue, emulator) as first:
-            handle = await _start(temporal, task_queue, TrainFaceRequest(train_video_url=VIDEO))
+            # A killed worker is noticed after poll_timeout (real seconds): at 300x, the
+            # default 60 s would be five emulated hours without reads if the kill landed
+            # mid-activity. 2 s is ten emulated minutes, two or three reads at most.
+            request = TrainFaceRequest(train_video_url=VIDEO, poll_timeout=2.0)
+            handle = await _start(temporal, task_queue, request)
             # The same training, awaited in one process, alongside.
             job = await alone.faces.create(train_video_url=VIDEO, face_name="in-process")
             in_process = asyncio.ensure_future(job.wait())
