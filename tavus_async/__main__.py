@@ -1,7 +1,5 @@
-"""``python -m tavus_async``: the CLI (``demo`` by default)."""
+"""``python -m tavus_async``: the command line (as ``tavus-async``)."""
 
-import sys
+from ._cli import console
 
-from ._cli import main
-
-sys.exit(main())
+console()

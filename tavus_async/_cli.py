@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -530,6 +531,23 @@ def main(
         return code
 
 
+def console() -> NoReturn:
+    """The ``tavus-async`` command (and ``python -m tavus_async``): :func:`main`, then exit.
+
+    Once the Temporal worker has run, the process leaves with ``os._exit`` after flushing its
+    output: finalizing Python while temporalio's Rust runtime still has threads can crash it
+    (temporalio/sdk-python#300), which turned exit status 1 into a segfault (-11).
+    """
+    code = main()
+    if "temporalio.bridge" in sys.modules:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _broken_pipe(ctx: Context) -> int:
     """The reader of our output went away (``| head``): stop quietly, as Unix tools do.
 
@@ -550,4 +568,4 @@ def _broken_pipe(ctx: Context) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()
