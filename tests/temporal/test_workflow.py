@@ -274,8 +274,8 @@ async def _worker_process(
 
 
 async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Client) -> None:
-    """SIGKILL the worker mid-training, start another: one create, and as few reads as one
-    process awaiting the same training."""
+    """SIGKILL the worker mid-training, start another: one create, and no more reads than
+    one process awaiting the same training (within 10 %)."""
     task_queue = f"restart-{uuid.uuid4().hex[:8]}"
     scenario = Scenario(duration=3.5 * 3600, curve="linear")
     async with (
@@ -309,7 +309,10 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
         assert _requests(emulator, "POST", "/v2/faces") == 2  # this one and the in-process one
         assert _faces_named(emulator, face_name_for(None, handle.id)) == [face_id]
         durable, baseline = _reads(emulator, face_id), _reads(emulator, job.face_id)
-        assert abs(durable - baseline) <= 0.1 * baseline, (durable, baseline)
+        # A restart must cost no extra reads: at most 10 % more than one process. Fewer is
+        # an artifact of 300x time: a durable timer that fires a few ms late (more under a
+        # loaded CI) skips emulated minutes. One CI run saw 62 against 73; usually 67 vs 69.
+        assert 0.8 * baseline <= durable <= 1.1 * baseline, (durable, baseline)
 
 
 async def _face_id(handle: WorkflowHandle[Any, Face]) -> str:
