@@ -242,7 +242,10 @@ async def test_a_worker_needs_the_sdks_data_converter(
 # --------------------------------------------------------------------------- worker restarts
 
 #: The restart test trains for real-length hours at this speed (3.5 h in 42 s).
-RESTART_SPEED = 300.0
+#: Durable timers fire a few ms late, more on a loaded machine, and each late millisecond
+#: skips this many emulated ones: at 300x one CI run saw 62 reads against 73 (usually 67
+#: against 69); at 150x, 68-70 against 69-72 with the machine's two cores busy.
+RESTART_SPEED = 150.0
 
 
 @asynccontextmanager
@@ -274,8 +277,8 @@ async def _worker_process(
 
 
 async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Client) -> None:
-    """SIGKILL the worker mid-training, start another: one create, and no more reads than
-    one process awaiting the same training (within 10 %)."""
+    """SIGKILL the worker mid-training, start another: one create, and as many reads as one
+    process awaiting the same training (within 10 %)."""
     task_queue = f"restart-{uuid.uuid4().hex[:8]}"
     scenario = Scenario(duration=3.5 * 3600, curve="linear")
     async with (
@@ -285,9 +288,9 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
         ) as alone,
     ):
         async with _worker_process(temporal_address, task_queue, emulator) as first:
-            # A killed worker is noticed after poll_timeout (real seconds): at 300x, the
-            # default 60 s would be five emulated hours without reads if the kill landed
-            # mid-activity. 2 s is ten emulated minutes, two or three reads at most.
+            # A killed worker is noticed after poll_timeout (real seconds): at 150x, the
+            # default 60 s would be 2.5 emulated hours without reads if the kill landed
+            # mid-activity. 2 s is five emulated minutes, one or two reads at most.
             request = TrainFaceRequest(train_video_url=VIDEO, poll_timeout=2.0)
             handle = await _start(temporal, task_queue, request)
             # The same training, awaited in one process, alongside.
@@ -309,10 +312,7 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
         assert _requests(emulator, "POST", "/v2/faces") == 2  # this one and the in-process one
         assert _faces_named(emulator, face_name_for(None, handle.id)) == [face_id]
         durable, baseline = _reads(emulator, face_id), _reads(emulator, job.face_id)
-        # A restart must cost no extra reads: at most 10 % more than one process. Fewer is
-        # an artifact of 300x time: a durable timer that fires a few ms late (more under a
-        # loaded CI) skips emulated minutes. One CI run saw 62 against 73; usually 67 vs 69.
-        assert 0.8 * baseline <= durable <= 1.1 * baseline, (durable, baseline)
+        assert abs(durable - baseline) <= 0.1 * baseline, (durable, baseline)
 
 
 async def _face_id(handle: WorkflowHandle[Any, Face]) -> str:
