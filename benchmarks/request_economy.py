@@ -85,8 +85,8 @@ FAMILY: tuple[Shape, ...] = (
     )),
     Shape("silent", _curve("silent"), SILENT),
     *(Shape(n, _curve(n), HARD) for n in (
-        "stall_last", "hundred_early", "sigmoid", "coarse", "jump_finish", "early_done",
-        "stuck_low",
+        "stall_last", "hundred_early", "sigmoid", "ease_out", "asymptote", "coarse",
+        "jump_finish", "early_done", "stuck_low",
     )),
     Shape("resumed, realistic", _curve("realistic"), CLOCK, resumed=True),
     Shape("resumed, created_at 5 h old", _curve("realistic", created_at_skew=-5 * HOUR),

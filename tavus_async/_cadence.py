@@ -25,7 +25,10 @@ the prior.
 
 * *Insurance.* The density never falls below ``INSURANCE`` (half) of what the prior alone
   would ask. Progress can be perfectly regular and still wrong at the end (a training that
-  completes at 60/100), and this keeps the expected-duration window watched.
+  completes at 60/100), and this keeps the expected-duration window watched. Progress that
+  has come slower than it predicted (a slowdown ``s``, see :mod:`tavus_async._estimate`)
+  is insured more: ``INSURANCE · s²``, up to ``DOUBTFUL_INSURANCE``. A training that creeps
+  towards the end and completes at 98/100 is then seen not much later than a silent one.
 * *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
   price rises steeply, so no progress signal, however misleading, can spend more than a
   bounded number of requests.
@@ -78,6 +81,8 @@ __all__ = ["Cadence"]
 REFERENCE_HAZARD = 1.0 / 600.0
 #: Least density, as a share of the density the prior alone asks for.
 INSURANCE = 0.5
+#: The most insurance, for progress that has come much slower than it predicted.
+DOUBTFUL_INSURANCE = 0.8
 #: Progress-driven polls before progress gets dearer.
 PROGRESS_ALLOWANCE = 40.0
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
@@ -302,7 +307,12 @@ class Cadence:
         c_progress = policy.finish_interval**2 * REFERENCE_HAZARD
         if self._attributed > PROGRESS_ALLOWANCE:
             c_progress *= (self._attributed / PROGRESS_ALLOWANCE) ** 4
-        floor = INSURANCE * INSURANCE
+        insurance = INSURANCE
+        if model is not None:
+            # Progress that keeps coming later than it predicts is not trusted to place the
+            # finish either: the window is insured more, up to DOUBTFUL_INSURANCE.
+            insurance = min(DOUBTFUL_INSURANCE, INSURANCE * model.slowdown**2)
+        floor = insurance * insurance
 
         def density(t: float) -> tuple[float, float, float]:
             s0, f0 = self._prior_sf_pdf(t)

@@ -10,6 +10,13 @@ change is dated at the midpoint between the poll that saw it and the one before.
   progress first moved, since creation (when known), and over the recent past (20 minutes
   or a quarter of the span). Trainings that slow down near the end are common; ones that
   speed up are seen late but cheaply;
+* the model keeps a record of its own predictions: for each change, the slowest rate seen
+  before it against the rate that came. When progress has come slower than predicted, and
+  surely so (the recent mean shortfall, less ``RECORD_Z`` standard errors, so that uneven or
+  noisy steps do not count), the time left is stretched by that factor: an S-curve's tail
+  stops promising the finish at every step. A speed-up is not extrapolated: it is seen late
+  but cheaply, and the prior covers an early finish. The same factor raises the insurance of
+  the expected window (:mod:`tavus_async._cadence`);
 * the remaining work is never less than one step. At 99/100 only the finish is left, and it
   is one more step of the size this job's recent changes have had;
 * its log-spread is ``√(κ² + σ_step²/k)`` for ``k`` steps left: a single last step is as
@@ -52,6 +59,7 @@ __all__ = [
     "evidence_step",
     "progress_model",
     "progress_weight",
+    "slowdown",
 ]
 
 Point = tuple[float, float]  # (local time of the change, progress as a fraction)
@@ -64,6 +72,14 @@ TABLE = 48
 STEP_SPREAD = 0.7
 #: A stalled step of length τ implies at least this many τ per remaining step.
 STALL = 1.5
+#: The first point whose change is judged against the rate predicted before it.
+RECORD_FROM = 4
+#: Weight of each older judgement in the record, relative to the next.
+RECORD_DECAY = 0.7
+#: Standard errors by which a slowdown must be sure before it counts.
+RECORD_Z = 1.5
+#: The most a record of slowness stretches the time left.
+MAX_SLOWDOWN = 8.0
 #: Changes whose increments give the size of a step.
 RECENT_STEPS = 3
 #: The "recent" rate looks back this far (seconds), or a quarter of the span if longer.
@@ -93,11 +109,21 @@ class ProgressModel:
     as if nothing else were known), tabulated from a given moment on.
     """
 
-    __slots__ = ("_grid", "_pdf", "_sf", "law", "origin", "step", "stretched")
+    __slots__ = ("_grid", "_pdf", "_sf", "law", "origin", "slowdown", "step", "stretched")
 
-    def __init__(self, origin: float, law: LogNormal, *, stretched: bool, step: float) -> None:
+    def __init__(
+        self,
+        origin: float,
+        law: LogNormal,
+        *,
+        stretched: bool,
+        step: float,
+        slowdown: float = 1.0,
+    ) -> None:
         self.origin = origin
         self.law = law
+        #: How much slower than its own predictions progress has come (see :func:`slowdown`).
+        self.slowdown = slowdown
         #: True when a stall, not a rate, set the median (priced like the prior).
         self.stretched = stretched
         #: Expected time to the next change, for judging whether it came in time.
@@ -175,6 +201,33 @@ def progress_model(
     if last_p >= 1.0:
         return None
     remaining = max(0.01, 1.0 - last_p)
+    rate = _slowest_rate(points, start)
+    if rate is None:
+        return None
+    increments = [b[1] - a[1] for a, b in itertools.pairwise(points) if b[1] > a[1]]
+    increment = max(0.01, sum(increments[-RECENT_STEPS:]) / len(increments[-RECENT_STEPS:]))
+    steps_left = max(1.0, remaining / increment)
+    by_rate = max(max(remaining, increment) / rate, MIN_REMAINING)
+    by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t)
+    median, stretched = max(by_rate, by_stall), by_stall > by_rate
+    late = slowdown(points, start)
+    spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
+    return ProgressModel(
+        last_t,
+        LogNormal(math.log(median * late), spread),
+        stretched=stretched,
+        step=increment / rate,
+        slowdown=late,
+    )
+
+
+def _slowest_rate(points: Sequence[Point], start: float | None) -> float | None:
+    """The slowest credible rate of progress (fraction per second) up to the last change."""
+    first = points[0][1]
+    moves = [p for p in points[1:] if p[1] > first]
+    if not moves:
+        return None
+    last_t, last_p = points[-1]
     rates: list[float] = []
     if len(moves) >= 2:
         rates.append(_rate(moves[0], points[-1]))
@@ -185,22 +238,34 @@ def progress_model(
     if len(recent) >= 2:
         rates.append(_rate(recent[0], recent[-1]))
     rates = [r for r in rates if r > 0.0]
-    if not rates:
-        return None
-    increments = [b[1] - a[1] for a, b in itertools.pairwise(points) if b[1] > a[1]]
-    increment = max(0.01, sum(increments[-RECENT_STEPS:]) / len(increments[-RECENT_STEPS:]))
-    steps_left = max(1.0, remaining / increment)
-    rate = min(rates)
-    by_rate = max(max(remaining, increment) / rate, MIN_REMAINING)
-    by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t)
-    median, stretched = max(by_rate, by_stall), by_stall > by_rate
-    spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
-    return ProgressModel(
-        last_t,
-        LogNormal(math.log(median), spread),
-        stretched=stretched,
-        step=increment / rate,
-    )
+    return min(rates) if rates else None
+
+
+def slowdown(points: Sequence[Point], start: float | None) -> float:
+    """How much slower than its own predictions progress has come: a factor in ``[1, 8]``.
+
+    For each change from the ``RECORD_FROM``-th point on, the slowest credible rate as of the
+    point before it is set against the rate seen up to it. The log-ratios are averaged, each
+    older one weighing ``RECORD_DECAY`` of the next, and the mean shortfall counts less
+    ``RECORD_Z`` standard errors: steps that are merely uneven (or readings that are noisy)
+    scatter both ways and stretch nothing, while progress that keeps slowing (an S-curve's
+    tail) does. A speed-up is never extrapolated.
+    """
+    errors: list[float] = []
+    for i in range(RECORD_FROM, len(points)):
+        predicted = _slowest_rate(points[:i], start)
+        observed = _rate(points[i - 1], points[i])
+        if predicted is not None and observed > 0.0:
+            errors.append(math.log(observed / predicted))
+    if not errors:
+        return 1.0
+    weights = [RECORD_DECAY**k for k in range(len(errors) - 1, -1, -1)]
+    total = sum(weights)
+    mean = sum(w * e for w, e in zip(weights, errors, strict=True)) / total
+    scatter = sum(w * (e - mean) ** 2 for w, e in zip(weights, errors, strict=True)) / total
+    effective = total * total / sum(w * w for w in weights)
+    sure = -mean - RECORD_Z * math.sqrt(scatter / effective)
+    return math.exp(min(max(0.0, sure), math.log(MAX_SLOWDOWN)))
 
 
 def _rate(a: Point, b: Point) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import random
 import statistics
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from tavus_async import (
 )
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
+from tavus_async._estimate import progress_model, slowdown
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
 
@@ -101,12 +103,15 @@ async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
 # ---------------------------------------------------------------------- over the emulator
 
 
-@pytest.mark.parametrize("curve", ["silent", "stall_last", "hundred_early", "early_done"])
+@pytest.mark.parametrize(
+    "curve", ["silent", "stall_last", "hundred_early", "early_done", "asymptote"]
+)
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_says_nothing_useful(
     curve: str,
 ) -> None:
-    # Progress that never moves, sits on 99/100 or 100/100 for the last 40 % or 20 %, or is
-    # perfectly regular and still finishes at 60/100: the same trainings are waited for by
+    # Progress that never moves, sits on 99/100 or 100/100 for the last 40 % or 20 %, is
+    # perfectly regular and still finishes at 60/100, or creeps ever slower and finishes at
+    # 98/100 while the slowdown says the end is far: the same trainings are waited for by
     # the default and by a fixed 120 s poller, which the default must match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
@@ -378,6 +383,57 @@ def test_informative_progress_places_the_finish() -> None:
     polls, latency, _ = _run(curve, 3.5 * HOUR)
     assert latency < 15.0
     assert polls < 100
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rate=st.floats(1e-5, 1e-2),
+    gaps=st.lists(st.floats(1.0, 2000.0), min_size=1, max_size=20),
+    known_start=st.booleans(),
+)
+def test_a_steady_rate_is_taken_at_its_word(
+    rate: float, gaps: list[float], known_start: bool
+) -> None:
+    # Changes of any size at any moments, all on one straight line from the start: no change
+    # came slower than predicted, so nothing is stretched.
+    t, points = 60.0, [(60.0, 60.0 * rate)]
+    for gap in gaps:
+        t += gap
+        points.append((t, t * rate))
+    assert slowdown(points, 0.0 if known_start else None) == pytest.approx(1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.floats(0.0, 1e5), st.floats(0.0, 0.99)), min_size=0, max_size=14
+    ).map(lambda ps: sorted(set(ps))),
+    start=st.none() | st.floats(-1e4, 1e4),
+)
+def test_the_slowdown_is_a_finite_stretch_for_any_history(
+    points: list[tuple[float, float]], start: float | None
+) -> None:
+    factor = slowdown(points, start)
+    assert factor >= 1.0
+    assert math.isfinite(factor)
+
+
+def test_progress_that_keeps_slowing_pushes_the_finish_later() -> None:
+    # Every step 30 % longer than the one before (an S-curve's tail): each change came later
+    # than the slowest rate seen before it predicted. The time left is then stretched beyond
+    # what even the last, longest step would take for each point still to go.
+    t, step, points = 0.0, 60.0, [(0.0, 0.85)]
+    for percent in range(1, 13):
+        t += step
+        step *= 1.3
+        points.append((t, 0.85 + percent / 100))
+    last_step = points[-1][0] - points[-2][0]
+    steps_left = round((1.0 - points[-1][1]) * 100)
+    for start in (0.0, None):
+        assert slowdown(points, start) > 1.3
+        model = progress_model(points, start=start, now=t)
+        assert model is not None
+        assert model.median() - t > 1.3 * steps_left * last_step
 
 
 def test_one_hundred_percent_while_training_says_nothing_more() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -68,6 +68,16 @@ def _sigmoid() -> Points:
     return tuple(points)
 
 
+def _sampled(shape: Callable[[float], float], top: int = 99) -> Points:
+    """Whole percents of ``shape`` (fraction of the training -> fraction done), sampled finely."""
+    points: list[tuple[float, int]] = [(0.0, 0)]
+    for i in range(1, 1000):
+        percent = min(top, int(100 * shape(i / 1000)))
+        if percent > points[-1][1]:
+            points.append((i / 1000, percent))
+    return tuple(points)
+
+
 # Step curves: (fraction of the training time, progress percent reached at that fraction).
 # Progress holds each value until the next point: long plateaus, uneven steps.
 CURVES: dict[str, Points] = {
@@ -94,6 +104,10 @@ CURVES: dict[str, Points] = {
     "hundred_early": _line(0.0, 0.8, 0, 100),
     "stall_mid": (*_line(0.0, 0.25, 0, 50), *_line(0.65, 1.0, 51, 99)),
     "sigmoid": _sigmoid(),
+    # Decelerating: each step longer than the last, 99/100 from 78 % of the training on.
+    "ease_out": _sampled(lambda x: 1.0 - (1.0 - x) ** 3),
+    # Creeping towards the end and never getting there: 98/100 when the training completes.
+    "asymptote": _sampled(lambda x: 1.0 - math.exp(-4.0 * x)),
     "coarse": ((0.0, 0), (0.25, 25), (0.5, 50), (0.75, 75)),
     "jump_finish": tuple((i / 100, i) for i in range(0, 91, 5)),
     "early_done": _line(0.0, 1.0, 0, 60),
