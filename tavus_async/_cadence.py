@@ -520,7 +520,7 @@ class Cadence:
         def local(t: float | None) -> float | None:
             return None if t is None else base + t
 
-        prior = DurationPrior(*state.prior)
+        prior = DurationPrior.of(*state.prior)
         cadence = cls(policy, prior, safety_net=state.safety_net, start=local(state.start))
         cadence.anchor.source = state.source
         cadence.first_seen = local(state.first)

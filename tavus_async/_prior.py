@@ -21,6 +21,7 @@ whose trainings take one hour polls around one hour after a few of them. Pure: n
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 
 __all__ = ["DurationLearner", "DurationPrior", "LogNormal"]
@@ -114,7 +115,16 @@ class DurationPrior:
     @classmethod
     def from_range(cls, low: float, high: float) -> DurationPrior:
         """The prior whose core spans ``[low, high]`` seconds at ±1 log-σ."""
-        return cls(math.sqrt(low * high), math.log(high / low) / 2.0)
+        return cls.of(math.sqrt(low * high), math.log(high / low) / 2.0)
+
+    @staticmethod
+    def of(median: float, spread: float) -> DurationPrior:
+        """The prior of this median and spread, built once and shared.
+
+        Building one tabulates its density (about a millisecond); a stateless worker makes a
+        client, and restores a cadence, for every poll, always with the same few priors.
+        """
+        return _shared(float(median), float(spread))
 
     # sf and pdf are evaluated thousands of times a poll: both parts share one logarithm.
 
@@ -159,6 +169,11 @@ class DurationPrior:
 
     def __repr__(self) -> str:
         return f"DurationPrior(median={self.median / 3600:.2f}h, spread={self.spread:.3f})"
+
+
+@functools.lru_cache(maxsize=64)
+def _shared(median: float, spread: float) -> DurationPrior:
+    return DurationPrior(median, spread)
 
 
 class DurationLearner:

@@ -344,6 +344,19 @@ def _run(
     return polls + 1, t - duration, cadence
 
 
+def test_priors_are_shared_not_rebuilt() -> None:
+    # A stateless worker makes a client and restores a cadence for every poll: the same
+    # prior must not be tabulated again each time. A different range is a different prior.
+    documented = DurationPrior.from_range(3 * HOUR, 4 * HOUR)
+    assert DurationPrior.from_range(3 * HOUR, 4 * HOUR) is documented
+    assert DurationPrior.of(documented.median, documented.spread) is documented
+    other = DurationPrior.from_range(1 * HOUR, 2 * HOUR)
+    assert other is not documented
+    assert other.median == pytest.approx(math.sqrt(2) * HOUR)
+    with pytest.raises(ValueError, match="median"):
+        DurationPrior.of(float("nan"), 0.1)
+
+
 def test_window_interval_is_the_spacing_at_the_prior_median() -> None:
     cadence = Cadence(EXACT, PRIOR, start=0.0)
     t = PRIOR.median
