@@ -40,6 +40,9 @@ logger = logging.getLogger("tavus_async.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+#: Pending connections the listening socket holds (the kernel caps it at somaxconn).
+BACKLOG = 4096
+
 _UNAUTHORIZED = {"message": "Invalid access token"}
 
 
@@ -166,7 +169,10 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
             self.app, handle_signals=False, handler_cancellation=True, access_log=None
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        # Thousands of clients may connect at once (a benchmark's stateless workers). With a
+        # short backlog the kernel drops their SYNs and retries a second later, and on
+        # virtual time (looptime) a second of waiting for a socket is a connect timeout.
+        site = web.TCPSite(runner, self.host, self.port, backlog=BACKLOG)
         await site.start()
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or ()
