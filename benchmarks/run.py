@@ -1,4 +1,5 @@
-"""Every benchmark, one table: ``python benchmarks/run.py [--quick]``.
+"""Every benchmark, one table: ``python benchmarks/run.py [--quick]`` (the request economy
+shape by shape goes to stderr).
 
 Each row compares tavus_async with a baseline measured in the same run and states the target.
 ``--quick`` (smaller sizes) finishes in well under a minute; the full run takes a few minutes.
@@ -78,6 +79,8 @@ def _economy(sizes: Sizes) -> list[Row]:
     economy = request_economy
     results = economy.measure(sizes.economy)
     shapes = economy.rows(results)
+    # The shape by shape table goes to stderr, so that one run documents both.
+    print(table(economy.HEADERS, economy.summarise(results)), file=sys.stderr)
     name = "request economy"
 
     def kind(*kinds: str) -> list[economy.Row]:
