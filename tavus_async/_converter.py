@@ -176,7 +176,6 @@ def _as_text(value: Any) -> str:
 def _lenient(strict: Callable[[Any, Any], Any], kind: Any, label: str) -> Callable[[Any, Any], Any]:
     """``strict``, except that a value it refuses becomes text (for text fields, or the
     open status enums) or ``None`` (anything else), rather than failing the whole read."""
-    textual = kind is str or kind in _OPEN_ENUMS
     if kind is str:
 
         def text_hook(value: Any, _type: Any) -> Any:
@@ -188,16 +187,16 @@ def _lenient(strict: Callable[[Any, Any], Any], kind: Any, label: str) -> Callab
 
         return text_hook
 
+    open_enum = kind in _OPEN_ENUMS
+
     def hook(value: Any, type_: Any) -> Any:
         try:
             return strict(value, type_)
         except (TypeError, ValueError):
-            kept = "as text" if textual else "as None"
-            logger.debug("unexpected %s %.80r: kept %s", label, value, kept)
-            if not textual:
-                return None
-            text = _as_text(value)
-            return text if kind is str else kind(text)
+            logger.debug(
+                "unexpected %s %.80r: kept %s", label, value, "as text" if open_enum else "as None"
+            )
+            return kind(_as_text(value)) if open_enum else None
 
     return hook
 
