@@ -19,16 +19,21 @@ a mixture of
 The two parts have their own price ``c``, set by ``PollPolicy.window_interval`` (the spacing
 at the prior's median) and ``PollPolicy.finish_interval`` (the spacing where progress
 expects the finish within ten minutes). Predictions that come from a stall are priced like
-the prior.
+the prior. Progress that has come slower than it predicted (a slowdown ``s``, see
+:mod:`tavus_async._estimate`) costs ``s^DOUBT_PRICE`` (``s³``) as much: where it expects
+the finish, its polls are ``s^1.5`` times further apart. An S-curve's tail, which promises
+the finish at every step, is then heard at the pace its record has earned. (In simulation,
+``s²`` left an ease-out curve at a fixed 120 s poller's bill; ``s⁴`` cost the sigmoid's
+wait 6 s more.)
 
 **Floors and caps.**
 
 * *Insurance.* The density never falls below ``INSURANCE`` (half) of what the prior alone
   would ask. Progress can be perfectly regular and still wrong at the end (a training that
   completes at 60/100), and this keeps the expected-duration window watched. Progress that
-  has come slower than it predicted (a slowdown ``s``, see :mod:`tavus_async._estimate`)
-  is insured more: ``INSURANCE · s²``, up to ``DOUBTFUL_INSURANCE``. A training that creeps
-  towards the end and completes at 98/100 is then seen not much later than a silent one.
+  has come slower than it predicted is insured more: ``INSURANCE · s²``, up to
+  ``DOUBTFUL_INSURANCE``. A training that creeps towards the end and completes at 98/100 is
+  then seen not much later than a silent one.
 * *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
   price rises steeply, so no progress signal, however misleading, can spend more than a
   bounded number of requests.
@@ -83,6 +88,8 @@ REFERENCE_HAZARD = 1.0 / 600.0
 INSURANCE = 0.5
 #: The most insurance, for progress that has come much slower than it predicted.
 DOUBTFUL_INSURANCE = 0.8
+#: Progress that has come ``s`` times slower than it predicted costs ``s`` to this power.
+DOUBT_PRICE = 3.0
 #: Progress-driven polls before progress gets dearer.
 PROGRESS_ALLOWANCE = 40.0
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
@@ -310,7 +317,9 @@ class Cadence:
         insurance = INSURANCE
         if model is not None:
             # Progress that keeps coming later than it predicts is not trusted to place the
-            # finish either: the window is insured more, up to DOUBTFUL_INSURANCE.
+            # finish either: its polls cost more (spaced s times wider where it expects the
+            # finish), and the window is insured more, up to DOUBTFUL_INSURANCE.
+            c_progress *= model.slowdown**DOUBT_PRICE
             insurance = min(DOUBTFUL_INSURANCE, INSURANCE * model.slowdown**2)
         floor = insurance * insurance
 
