@@ -105,7 +105,10 @@ async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
 
 @pytest.mark.parametrize(
     "curve",
-    ["silent", "stall_last", "hundred_early", "early_done", "asymptote", "sigmoid", "ease_out"],
+    [
+        *("silent", "stall_last", "hundred_early", "early_done", "asymptote"),
+        *("sigmoid", "ease_out", "stages"),
+    ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     curve: str,
@@ -113,8 +116,9 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     # Progress that never moves, sits on 99/100 or 100/100 for the last 40 % or 20 %, is
     # perfectly regular and still finishes at 60/100, creeps ever slower and finishes at
     # 98/100 while the slowdown says the end is far, or promises the finish at every step
-    # of a slowing tail (sigmoid, ease-out): the same trainings are waited for by the
-    # default and by a fixed 120 s poller, which the default must match on both axes.
+    # of a slowing tail (sigmoid, ease-out) or of each of three stages: the same trainings
+    # are waited for by the default and by a fixed 120 s poller, which the default must
+    # match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
     assert ours_requests <= fixed_requests

@@ -112,6 +112,8 @@ CURVES: dict[str, Points] = {
     "jump_finish": tuple((i / 100, i) for i in range(0, 91, 5)),
     "early_done": _line(0.0, 1.0, 0, 60),
     "backwards": (*_line(0.0, 0.4, 0, 80), *_line(0.4, 1.0, 0, 99)),
+    # Progress per stage: three stages, each from 0/100 to 99/100, each seeming to finish.
+    "stages": tuple(point for k in range(3) for point in _line(k / 3, (k + 1) / 3, 0, 99)),
     "stuck_low": ((0.0, 0), (0.05, 10)),
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
