@@ -6,15 +6,9 @@ read. :class:`Cadence` turns them into the delay before the next poll.
 **The rule.** Poll density proportional to the square root of the hazard of the finish
 minimises detection latency for a given number of requests (Keller's optimal checking
 schedule): ``n(t) = √(h(t) / 2c)``. The next poll comes when ``∫ n`` over the wait reaches 1.
-The hazard ``h`` is that of the belief about the finish (:mod:`tavus_async._estimate`),
-a mixture of
-
-* the **duration prior** (:mod:`tavus_async._prior`), counted from the face's creation. The
-  creation time is known exactly for a job this client created. For a resumed job it is the
-  face's ``created_at`` read against the server's ``Date``: corrected by the skew the client
-  has seen on its own creations, checked against the progress observed, and dropped when
-  implausible, in which case the prior's residual-life form is used;
-* the **progress model**, weighed by its plausibility and its track record.
+The hazard ``h`` is that of the belief about the finish (:mod:`tavus_async._belief`): a
+mixture of the **duration prior**, counted from the face's creation, and the **progress
+model**, weighed by its plausibility and its track record.
 
 The two parts have their own price ``c``, set by ``PollPolicy.window_interval`` (the spacing
 at the prior's median) and ``PollPolicy.finish_interval`` (the spacing where progress
@@ -66,16 +60,8 @@ from typing import Any
 import backoff
 
 from ._anchor import Anchor
+from ._belief import Belief
 from ._durable import VERSION, CadenceState
-from ._estimate import (
-    FORGIVE,
-    RESTART,
-    STEP_SPREAD,
-    ProgressModel,
-    evidence_step,
-    progress_model,
-    progress_weight,
-)
 from ._models import Face
 from ._policies import PollPolicy, jittered
 from ._prior import DurationPrior
@@ -96,8 +82,6 @@ PROGRESS_ALLOWANCE = 40.0
 FREE_READS = 4
 #: Points of the integral of the density over one wait.
 GRID = 24
-#: Change points kept: the first two, and the most recent ones.
-KEEP_POINTS = 12
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
 #: A wall-clock restore this much sooner than the suggested delay distrusts the wall clock.
@@ -125,21 +109,12 @@ class Cadence:
         "_date_offset",
         "_error_waits",
         "_errors",
-        "_evidence",
         "_hint",
-        "_last_poll",
-        "_model",
-        "_points",
         "_policy",
         "_polls",
-        "_previous_poll",
         "_ramp",
         "_ramp_steps",
-        "_step",
-        "_tuning",
-        "anchor",
-        "first_seen",
-        "prior",
+        "belief",
         "safety_net",
     )
 
@@ -154,22 +129,11 @@ class Cadence:
         clock_skew: float | None = None,
     ) -> None:
         self._policy = policy
-        #: The duration prior this job uses (a snapshot of the client's, taken at the start).
-        self.prior = prior
         self.safety_net = safety_net
-        #: When the face was created, and where that came from (:mod:`tavus_async._anchor`).
-        self.anchor = Anchor(start, clock_skew=clock_skew)
-        #: Local time of the first read.
-        self.first_seen: float | None = None
-        self._points: list[tuple[float, float]] = []
-        self._model: ProgressModel | None = None
-        self._step: float | None = None
-        self._evidence = 0.0
+        #: What the reads have said about the finish (:mod:`tavus_async._belief`).
+        self.belief = Belief(prior, Anchor(start, clock_skew=clock_skew))
         self._attributed = 0.0
         self._polls = 0
-        self._last_poll: float | None = None
-        self._previous_poll: float | None = None
-        self._tuning = False
         # The prior's price: window_interval is the spacing at its median's hazard (as 2c).
         self._c_prior = policy.window_interval**2 * prior.hazard(prior.median)
         # The server's Date at creation relates our clock to the one other workers read.
@@ -205,113 +169,33 @@ class Cadence:
         if server_date is not None:
             # Date has whole seconds: the server's time was, on average, half a second later.
             self._date_offset = _epoch(server_date) + 0.5 - now
-        self.anchor.read(now, face, server_date, first=self.first_seen is None)
-        if self.first_seen is None:
-            self.first_seen = now
-        before, self._last_poll = self._last_poll, now
-        self._previous_poll = before
-        if before is not None and self.first_seen is not None:
-            self.anchor.weigh(self.prior, self.first_seen, before, now)
-        if before is not None and self._model is not None:
-            self._evidence = evidence_step(
-                self._evidence,
-                model=self._model,
-                prior_sf=self._prior_sf(now),
-                prior_sf_before=self._prior_sf(before),
-                before=before,
-                now=now,
-            )
-        status = face.status
-        if status.is_success and not status.is_failure:
-            # Phoenix-4.5 tuning after the preview: progress has nothing left to say.
-            self._tuning, self._points, self._model = True, [], None
-            return
-        progress = face.progress
-        if progress is None or not status.is_known or status.is_terminal:
-            return
-        points = self._points
-        if points and progress <= points[-1][1]:
-            if progress < points[-1][1] - RESTART:
-                # Progress went well back: start estimating afresh from here.
-                self._points, self._model, self._evidence = [(now, progress)], None, 0.0
-            return
-        when = now if before is None else 0.5 * (before + now)
-        if points and self._evidence < 0.0 and self._on_time(when - points[-1][0]):
-            self._evidence *= FORGIVE
-        points.append((when, progress))
-        if len(points) > KEEP_POINTS + 2:
-            del points[2]
-        self._model = progress_model(points, start=self.start, now=now)
-        if self._model is not None:
-            self._step = self._model.step
-
-    def _on_time(self, step: float) -> bool:
-        # The change came no later than the model's 90 % bound for one step.
-        return self._step is None or step <= self._step * math.exp(1.28 * STEP_SPREAD)
+        self.belief.observe(now, face, server_date)
 
     @property
     def start(self) -> float | None:
         """Local clock time at which the face was created, when known."""
-        return self.anchor.start
+        return self.belief.start
 
     @property
     def skew_sample(self) -> float | None:
         """Server age minus ours, on a face this client created."""
-        return self.anchor.skew_sample
+        return self.belief.anchor.skew_sample
 
-    # ------------------------------------------------------------------ belief
+    def finished(self, now: float, face: Face) -> float | None:
+        """The duration of a training that just reached its final success, if well measured."""
+        return self.belief.finished(now, face)
 
-    def _prior_sf(self, t: float) -> float:
-        if self.start is not None:
-            return self.prior.sf(t - self.start)
-        origin = self.first_seen if self.first_seen is not None else t
-        return self.prior.residual_sf(t - origin)
+    # ------------------------------------------------------------------ prices
 
-    def _prior_sf_pdf(self, t: float) -> tuple[float, float]:
-        if self.start is not None:
-            age = t - self.start
-            return self.prior.sf(age), self.prior.pdf(age)
-        origin = self.first_seen if self.first_seen is not None else t
-        r = t - origin
-        return self.prior.residual_sf(r), self.prior.residual_pdf(r)
-
-    def _progress_model(self, now: float) -> ProgressModel | None:
-        """What progress predicts as of ``now``, weighed by the prior when the start is known."""
-        if self._tuning:
-            return None
-        model = progress_model(self._points, start=self.start, now=now)
-        if model is not None and self.start is not None:
-            start = self.start
-            model.weigh(lambda t: self.prior.pdf(t - start), now)
-        return model
-
-    def _belief(self, now: float, *, commit: bool) -> Density:
-        """``t -> (n², survival, progress share of n²)`` for the belief as of ``now``.
+    def _density(self, now: float, *, commit: bool) -> Density:
+        """``t -> (n², survival, progress share of n²)``: the belief as of ``now``, priced.
 
         ``commit`` keeps the progress model for judging the next poll (a query does not).
         """
-        policy = self._policy
-        model = self._progress_model(now)
-        if commit:
-            self._model = model
-            if model is not None:
-                self._step = model.step
-        weight = 0.0
-        if model is not None:
-            changes = sum(1 for p in self._points[1:] if p[1] > self._points[0][1])
-            weight = progress_weight(
-                model,
-                changes=changes,
-                evidence=self._evidence,
-                prior=self.prior,
-                start=self.start,
-                now=now,
-            )
-        sf0 = self._prior_sf(now)
-        a = (1.0 - weight) / max(sf0, _TINY)
-        b = weight / max(model.sf(now), _TINY) if model is not None and weight > 0.0 else 0.0
+        belief = self.belief
+        a, b, model = belief.mixture(now, commit=commit)
         c_prior = self._c_prior
-        c_progress = policy.finish_interval**2 * REFERENCE_HAZARD
+        c_progress = self._policy.finish_interval**2 * REFERENCE_HAZARD
         if self._attributed > PROGRESS_ALLOWANCE:
             c_progress *= (self._attributed / PROGRESS_ALLOWANCE) ** 4
         insurance = INSURANCE
@@ -322,9 +206,10 @@ class Cadence:
             c_progress *= model.slowdown**DOUBT_PRICE
             insurance = min(DOUBTFUL_INSURANCE, INSURANCE * model.slowdown**2)
         floor = insurance * insurance
+        prior_sf_pdf = belief.prior_sf_pdf
 
         def density(t: float) -> tuple[float, float, float]:
-            s0, f0 = self._prior_sf_pdf(t)
+            s0, f0 = prior_sf_pdf(t)
             by_prior = a * f0
             survival = a * s0
             by_progress = 0.0
@@ -348,9 +233,9 @@ class Cadence:
 
         The prior's alone until progress says more; then their mixture.
         """
-        if self.start is None and self.first_seen is None:
+        if self.start is None and self.belief.first_seen is None:
             return None
-        density = self._belief(now, commit=False)
+        density = self._density(now, commit=False)
         horizon = now + 48 * 3600.0
         if density(horizon)[1] > 0.5:
             return None
@@ -362,23 +247,6 @@ class Cadence:
             else:
                 high = mid
         return high
-
-    def finished(self, now: float, face: Face) -> float | None:
-        """The duration of a training that just reached its final success, if well measured.
-
-        The finish lies between the previous read and this one: their midpoint, from a start
-        this client knows. ``None`` for failures, unknown starts and Phoenix-4.5 previews.
-        """
-        status = face.status
-        if not status.is_success or self.start is None or self.anchor.source == "observed":
-            return None
-        tuning = face.finetune_status
-        if (tuning is not None and not tuning.is_success) or (
-            tuning is None and face.is_phoenix_45
-        ):
-            return None
-        before = self._previous_poll if self._previous_poll is not None else now
-        return 0.5 * (before + now) - self.start
 
     # ------------------------------------------------------------------ delays
 
@@ -398,23 +266,24 @@ class Cadence:
             return max(delay, self._server_hint(retry_after))
         cap = float(next(self._ramp))
         self._ramp_steps += 1
-        self.anchor.check(self._points, self.first_seen, now)
-        density = self._belief(now, commit=True)
+        self.belief.check_anchor(now)
+        density = self._density(now, commit=True)
         n2, _, progress_part = density(now)
         if n2 > 0.0:
             self._attributed += progress_part / n2
         delay = self._next_poll(now, cap, density)
-        if self._model is not None:
-            self._model.compact()
+        if self.belief.model is not None:
+            self.belief.model.compact()
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))
 
     def _pace(self, now: float) -> float:
         """The wait that keeps reads within ``FREE_READS`` plus one per average interval."""
         interval = self._policy.min_average_interval
-        if interval is None or self.first_seen is None:
+        first_seen = self.belief.first_seen
+        if interval is None or first_seen is None:
             return 0.0
         interval = min(interval, self._policy.max_interval)
-        return self.first_seen + (self._polls + 1 - FREE_READS) * interval - now
+        return first_seen + (self._polls + 1 - FREE_READS) * interval - now
 
     def _next_poll(self, now: float, cap: float, density: Density) -> float:
         """The wait after which the expected number of polls due, ``∫ n``, reaches one."""
@@ -457,7 +326,7 @@ class Cadence:
         state = self.to_state(face_id, now=now, wall=0.0, delay=0.0)
         adopted = Cadence.from_state(state, policy, now=now, server_date=None, wall=0.0)
         adopted._date_offset = self._date_offset
-        adopted.anchor.skew_sample = self.anchor.skew_sample
+        adopted.belief.anchor.skew_sample = self.belief.anchor.skew_sample
         return adopted
 
     def to_state(self, face_id: str, *, now: float, wall: float, delay: float) -> CadenceState:
@@ -473,26 +342,27 @@ class Cadence:
         def rel(t: float | None) -> float | None:
             return None if t is None else round(t - now, 1)
 
+        belief = self.belief
         return CadenceState(
             version=VERSION,
             face_id=face_id,
             clock=clock,
             saved=round(saved, 1),
             delay=round(delay, 1),
-            start=rel(self.anchor.start),
-            source=self.anchor.source,
-            first=rel(self.first_seen),
-            last=rel(self._last_poll),
-            points=tuple((round(t - now, 1), round(p * 1000)) for t, p in self._points),
-            evidence=round(self._evidence, 3),
-            anchor=round(self.anchor.evidence, 3),
+            start=rel(belief.anchor.start),
+            source=belief.anchor.source,
+            first=rel(belief.first_seen),
+            last=rel(belief.last_poll),
+            points=tuple((round(t - now, 1), round(p * 1000)) for t, p in belief.points),
+            evidence=round(belief.evidence, 3),
+            anchor=round(belief.anchor.evidence, 3),
             attributed=round(self._attributed, 2),
             polls=self._polls,
             ramp=self._ramp_steps,
             errors=self._errors,
-            step=None if self._step is None else round(self._step, 1),
-            tuning=self._tuning,
-            prior=(round(self.prior.median, 1), round(self.prior.spread, 4)),
+            step=None if belief.step is None else round(belief.step, 1),
+            tuning=belief.tuning,
+            prior=(round(belief.prior.median, 1), round(belief.prior.spread, 4)),
             safety_net=self.safety_net,
         )
 
@@ -531,25 +401,26 @@ class Cadence:
 
         prior = DurationPrior.of(*state.prior)
         cadence = cls(policy, prior, safety_net=state.safety_net, start=local(state.start))
-        cadence.anchor.source = state.source
-        cadence.first_seen = local(state.first)
-        cadence._last_poll = local(state.last)
-        cadence._points = [(base + t, p / 1000.0) for t, p in state.points]
-        cadence._evidence = state.evidence
-        cadence.anchor.evidence = state.anchor
+        belief = cadence.belief
+        belief.anchor.source = state.source
+        belief.anchor.evidence = state.anchor
+        belief.first_seen = local(state.first)
+        belief.last_poll = local(state.last)
+        belief.points = [(base + t, p / 1000.0) for t, p in state.points]
+        belief.evidence = state.evidence
+        belief.step = state.step
+        belief.tuning = state.tuning
         cadence._attributed = state.attributed
         cadence._polls = state.polls
         for _ in range(min(state.errors, 64)):
             cadence.after_error()
-        cadence._step = state.step
-        cadence._tuning = state.tuning
         for _ in range(min(state.ramp, 64)):
             next(cadence._ramp)
         cadence._ramp_steps = state.ramp
         # The model as the saving cadence last committed it (at its last poll), so the next
         # read is judged against the same prediction.
-        last = cadence._last_poll
-        cadence._model = cadence._progress_model(base if last is None else last)
-        if cadence._model is not None:
-            cadence._model.compact()
+        last = belief.last_poll
+        belief.model = belief.progress_model(base if last is None else last)
+        if belief.model is not None:
+            belief.model.compact()
         return cadence

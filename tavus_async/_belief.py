@@ -1,0 +1,204 @@
+"""What one job's reads say about its finish. Pure: no I/O and no clock of its own.
+
+:class:`Belief` takes in each successful read of a face (:meth:`Belief.observe`) and keeps
+what the cadence needs to place the finish: the face's creation time on the local clock
+(:mod:`tavus_async._anchor`), the change points of its progress, the progress model they give
+(:mod:`tavus_async._estimate`), and the evidence of every poll that found it still training.
+
+The finish is a mixture (:meth:`Belief.mixture`) of
+
+* the **duration prior** (:mod:`tavus_async._prior`), counted from the face's creation. The
+  creation time is known exactly for a job this client created. For a resumed job it is the
+  face's ``created_at`` read against the server's ``Date``: corrected by the skew the client
+  has seen on its own creations, checked against the progress observed, and dropped when
+  implausible, in which case the prior's residual-life form is used;
+* the **progress model**, weighed by the prior (Bayes' rule), by its plausibility and by its
+  track record (:func:`~tavus_async._estimate.progress_weight`).
+
+:mod:`tavus_async._cadence` prices the two parts and turns the mixture into delays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ._anchor import Anchor
+from ._estimate import (
+    FORGIVE,
+    RESTART,
+    STEP_SPREAD,
+    ProgressModel,
+    evidence_step,
+    progress_model,
+    progress_weight,
+)
+from ._models import Face
+from ._prior import DurationPrior
+
+__all__ = ["KEEP_POINTS", "Belief"]
+
+#: Change points kept: the first two, and the most recent ones.
+KEEP_POINTS = 12
+_TINY = 1e-300
+
+
+class Belief:
+    """Everything one job's reads have said about its finish, and the mixture it gives."""
+
+    __slots__ = (
+        "anchor",
+        "evidence",
+        "first_seen",
+        "last_poll",
+        "model",
+        "points",
+        "previous_poll",
+        "prior",
+        "step",
+        "tuning",
+    )
+
+    def __init__(self, prior: DurationPrior, anchor: Anchor) -> None:
+        #: The duration prior this job uses (a snapshot of the client's, taken at the start).
+        self.prior = prior
+        #: When the face was created, and where that came from.
+        self.anchor = anchor
+        #: Local time of the first read.
+        self.first_seen: float | None = None
+        #: Local times of the last read and of the one before it.
+        self.last_poll: float | None = None
+        self.previous_poll: float | None = None
+        #: Progress change points: (local time, fraction), the first read first.
+        self.points: list[tuple[float, float]] = []
+        #: The progress model as last committed (the prediction the next read is judged by).
+        self.model: ProgressModel | None = None
+        #: The model's expected time to the next change, for judging whether it came in time.
+        self.step: float | None = None
+        #: Log-odds of progress against the prior, from the polls that found it training.
+        self.evidence = 0.0
+        #: Phoenix-4.5 tuning after the preview: progress has nothing left to say.
+        self.tuning = False
+
+    @property
+    def start(self) -> float | None:
+        """Local clock time at which the face was created, when known."""
+        return self.anchor.start
+
+    def observe(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
+        """Take in a successful read of ``face`` at ``now``."""
+        self.anchor.read(now, face, server_date, first=self.first_seen is None)
+        if self.first_seen is None:
+            self.first_seen = now
+        before, self.last_poll = self.last_poll, now
+        self.previous_poll = before
+        if before is not None:
+            self.anchor.weigh(self.prior, self.first_seen, before, now)
+        if before is not None and self.model is not None:
+            self.evidence = evidence_step(
+                self.evidence,
+                model=self.model,
+                prior_sf=self.prior_sf(now),
+                prior_sf_before=self.prior_sf(before),
+                before=before,
+                now=now,
+            )
+        status = face.status
+        if status.is_success and not status.is_failure:
+            self.tuning, self.points, self.model = True, [], None
+            return
+        progress = face.progress
+        if progress is None or not status.is_known or status.is_terminal:
+            return
+        points = self.points
+        if points and progress <= points[-1][1]:
+            if progress < points[-1][1] - RESTART:
+                # Progress went well back: start estimating afresh from here.
+                self.points, self.model, self.evidence = [(now, progress)], None, 0.0
+            return
+        when = now if before is None else 0.5 * (before + now)
+        if points and self.evidence < 0.0 and self._on_time(when - points[-1][0]):
+            self.evidence *= FORGIVE
+        points.append((when, progress))
+        if len(points) > KEEP_POINTS + 2:
+            del points[2]
+        self.model = progress_model(points, start=self.start, now=now)
+        if self.model is not None:
+            self.step = self.model.step
+
+    def _on_time(self, step: float) -> bool:
+        # The change came no later than the model's 90 % bound for one step.
+        return self.step is None or step <= self.step * math.exp(1.28 * STEP_SPREAD)
+
+    def check_anchor(self, now: float) -> None:
+        """Let the progress observed overrule a contradicted or missing creation time."""
+        self.anchor.check(self.points, self.first_seen, now)
+
+    def prior_sf(self, t: float) -> float:
+        """The prior's chance that the training is still running at local time ``t``."""
+        if self.start is not None:
+            return self.prior.sf(t - self.start)
+        origin = self.first_seen if self.first_seen is not None else t
+        return self.prior.residual_sf(t - origin)
+
+    def prior_sf_pdf(self, t: float) -> tuple[float, float]:
+        """The prior's survival and density of the finish at local time ``t``."""
+        if self.start is not None:
+            age = t - self.start
+            return self.prior.sf(age), self.prior.pdf(age)
+        origin = self.first_seen if self.first_seen is not None else t
+        r = t - origin
+        return self.prior.residual_sf(r), self.prior.residual_pdf(r)
+
+    def progress_model(self, now: float) -> ProgressModel | None:
+        """What progress predicts as of ``now``, weighed by the prior when the start is known."""
+        if self.tuning:
+            return None
+        model = progress_model(self.points, start=self.start, now=now)
+        if model is not None and self.start is not None:
+            start = self.start
+            model.weigh(lambda t: self.prior.pdf(t - start), now)
+        return model
+
+    def mixture(self, now: float, *, commit: bool) -> tuple[float, float, ProgressModel | None]:
+        """``(a, b, model)``: the finish's density is ``a · prior + b · model`` from ``now``.
+
+        ``a`` and ``b`` are the parts' weights over their survival at ``now``. ``commit``
+        keeps the progress model for judging the next read (a query does not).
+        """
+        model = self.progress_model(now)
+        if commit:
+            self.model = model
+            if model is not None:
+                self.step = model.step
+        weight = 0.0
+        if model is not None:
+            changes = sum(1 for p in self.points[1:] if p[1] > self.points[0][1])
+            weight = progress_weight(
+                model,
+                changes=changes,
+                evidence=self.evidence,
+                prior=self.prior,
+                start=self.start,
+                now=now,
+            )
+        a = (1.0 - weight) / max(self.prior_sf(now), _TINY)
+        b = weight / max(model.sf(now), _TINY) if model is not None and weight > 0.0 else 0.0
+        return a, b, model
+
+    def finished(self, now: float, face: Face) -> float | None:
+        """The duration of a training that just reached its final success, if well measured.
+
+        The finish lies between the previous read and this one: their midpoint, from a start
+        this client knows. ``None`` for failures, unknown starts and Phoenix-4.5 previews.
+        """
+        status = face.status
+        if not status.is_success or self.start is None or self.anchor.source == "observed":
+            return None
+        tuning = face.finetune_status
+        if (tuning is not None and not tuning.is_success) or (
+            tuning is None and face.is_phoenix_45
+        ):
+            return None
+        before = self.previous_poll if self.previous_poll is not None else now
+        return 0.5 * (before + now) - self.start
