@@ -7,9 +7,9 @@ from typing import Any
 
 import attrs
 
-from tavus_async._faces import FACES, _create_body
 from tavus_async._models import Face, TrainingCallback
 from tavus_async._policies import check_deadline
+from tavus_async._training import FACES, _create_body
 from tavus_async._validation import check_choice, check_timeout
 
 #: The error type of a create that may have reached Tavus: look for the training first.

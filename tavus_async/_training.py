@@ -1,0 +1,505 @@
+"""The engine behind faces and replicas: every operation once, against a :class:`Naming`.
+
+``/v2/faces`` and ``/v2/replicas`` address the same resource and ids; they differ only in
+path and field names (``face_id``/``replica_id``, ``face_name``/``replica_name``, …).
+:class:`_TrainingResource` implements create, read, list, rename, delete and the jobs
+(``job``, ``recover``, ``as_completed``) once; :mod:`tavus_async._faces` fixes the names.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from ._converter import structure
+from ._durable import decode
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidArgumentError,
+    ResponseValidationError,
+    TavusError,
+    TrainingMayHaveStartedError,
+)
+from ._http import HTTPSession, Response, Retry, _UnsentError
+from ._hub import JobHub
+from ._jobs import TrainingJob, as_completed
+from ._models import Face, FaceStatus
+from ._outcome import Polled, settle
+from ._pages import Listing, paginate
+from ._policies import PollPolicy
+from ._sansio import parse_retry_after
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_id,
+    check_name,
+    check_page_size,
+    check_url,
+)
+
+__all__ = ["FACES", "REPLICAS", "Naming", "VoiceCatalog", "_TrainingResource", "_create_body"]
+
+FaceT = TypeVar("FaceT", bound=Face)
+
+#: Tolerance when comparing our clock with the server's timestamps.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+@attrs.frozen
+class Naming:
+    """The path and field names of one spelling of the resource."""
+
+    resource: str
+    id: str
+    name: str
+    type: str
+    ids: str
+
+
+FACES = Naming(resource="faces", id="face_id", name="face_name", type="face_type", ids="face_ids")
+REPLICAS = Naming(
+    resource="replicas",
+    id="replica_id",
+    name="replica_name",
+    type="replica_type",
+    ids="replica_ids",
+)
+
+
+class VoiceCatalog(Protocol):
+    """What ``create(validate_voice=True)`` needs: the voices service, by its protocol."""
+
+    async def check_voice_name(self, voice_name: str) -> str:
+        """The stock voice's spelling of ``voice_name``, or InvalidArgumentError."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class _Created:
+    face_id: str = attrs.field(metadata={"tavus_aliases": ("replica_id",)})
+    status: FaceStatus | None = None
+
+
+class _TrainingResource(Generic[FaceT]):
+    """The shared engine. Not public: use ``client.faces`` or ``client.replicas``."""
+
+    def __init__(
+        self,
+        http: HTTPSession,
+        hub: JobHub,
+        *,
+        naming: Naming,
+        model: type[FaceT],
+        voices: VoiceCatalog | None = None,
+    ) -> None:
+        self._http = http
+        self._hub = hub
+        self._voices = voices
+        self._naming = naming
+        self._model = model
+
+    @property
+    def resource(self) -> str:
+        """``"faces"`` or ``"replicas"``."""
+        return self._naming.resource
+
+    def _path(self) -> str:
+        return f"/v2/{self._naming.resource}"
+
+    def _item(self, face_id: str, suffix: str = "") -> str:
+        # Always validated: an id (even None) must never fall back to the collection path.
+        face_id = check_id(self._naming.id, face_id)
+        segment = face_id if face_id.isalnum() and face_id.isascii() else quote(face_id, safe="")
+        return f"{self._path()}/{segment}{suffix}"
+
+    def _face(self, response: Response) -> FaceT:
+        return structure(
+            response.data,
+            self._model,
+            method=response.method,
+            url=response.url,
+            status=response.status,
+        )
+
+    # ------------------------------------------------------------------ create
+
+    async def _create(
+        self,
+        *,
+        name: str | None,
+        train_video_url: str | None,
+        train_image_url: str | None,
+        voice_name: str | None,
+        default_voice_id: str | None,
+        auto_fix_training_image: bool | None,
+        callback_url: str | None,
+        model_name: str | None,
+        background_green_screen: bool | None,
+        validate_voice: bool,
+        consent_video_url: str | None = None,
+        expect_callback: bool | None = None,
+    ) -> TrainingJob[FaceT]:
+        n = self._naming
+        if expect_callback is not None:
+            check_bool("expect_callback", expect_callback)
+            if expect_callback and callback_url is None:
+                msg = "expect_callback=True needs a callback_url"
+                raise InvalidArgumentError(msg)
+        body = _create_body(
+            naming=n,
+            name=name,
+            train_video_url=train_video_url,
+            train_image_url=train_image_url,
+            voice_name=voice_name,
+            default_voice_id=default_voice_id,
+            auto_fix_training_image=auto_fix_training_image,
+            callback_url=callback_url,
+            model_name=model_name,
+            background_green_screen=background_green_screen,
+            consent_video_url=consent_video_url,
+        )
+        self._http.check_open()
+        if check_bool("validate_voice", validate_voice):
+            if voice_name is None:
+                msg = "validate_voice=True needs a voice_name to check"
+                raise InvalidArgumentError(msg)
+            if self._voices is None:  # pragma: no cover - the client always wires it
+                msg = "no voice catalog to validate against"
+                raise InvalidArgumentError(msg)
+            # Reads the stock list (GETs); the create itself is sent only if the name exists.
+            body["voice_name"] = await self._voices.check_voice_name(voice_name)
+        started_at = dt.datetime.now(dt.timezone.utc)
+
+        def may_have_started(cause: TavusError) -> TrainingMayHaveStartedError:
+            return TrainingMayHaveStartedError(
+                resource=n.resource, name=name, started_at=started_at, cause=cause
+            )
+
+        try:
+            # Never retried once it may have reached the server: a second create could start
+            # (and bill) a second multi-hour training.
+            response = await self._http.request(
+                "POST", self._path(), json=body, retry=Retry.UNSENT_ONLY
+            )
+        except _UnsentError:
+            raise  # provably never sent: nothing started
+        except APIConnectionError as exc:
+            raise may_have_started(exc) from exc
+        except APIStatusError as exc:
+            if exc.status >= 500 or exc.status == 408:
+                raise may_have_started(exc) from exc
+            raise
+        except ResponseValidationError as exc:
+            raise may_have_started(exc) from exc
+        try:
+            created = structure(
+                response.data,
+                _Created,
+                method=response.method,
+                url=response.url,
+                status=response.status,
+            )
+        except ResponseValidationError as exc:
+            # 2xx: Tavus accepted the training, but we cannot tell which face it is.
+            raise may_have_started(exc) from exc
+        return TrainingJob(
+            created.face_id,
+            source=self,
+            hub=self._hub,
+            status=created.status or FaceStatus.STARTED,
+            callback_url=callback_url,
+            created_at=self._hub.policy.clock(),
+            created_date=response.server_date,
+            expect_callback=expect_callback,
+        )
+
+    # ------------------------------------------------------------------ read
+
+    async def get(self, face_id: str, *, verbose: bool = False) -> FaceT:
+        """Read one face.
+
+        Args:
+            face_id: The id, e.g. ``r90bbd427f71``.
+            verbose: Also return ``face_type``.
+
+        Raises:
+            InvalidArgumentError: the id is empty or contains ``/ ? # %``, ``..`` or spaces
+                (nothing is sent).
+            InvalidIdError: Tavus does not know the id (400).
+            ResponseValidationError: the body does not describe a face.
+            APIError: other failures, after retries.
+        """
+        check_bool("verbose", verbose)
+        response = await self._http.request(
+            "GET", self._item(face_id), params={"verbose": True} if verbose else None
+        )
+        return self._face(response)
+
+    async def fetch(self, face_id: str, *, retry: bool) -> Polled[FaceT]:
+        """Read a face for a :class:`TrainingJob` (the ``FaceSource`` protocol)."""
+        response = await self._http.request(
+            "GET", self._item(face_id), retry=Retry.IDEMPOTENT if retry else Retry.NEVER
+        )
+        return Polled(
+            face=self._face(response),
+            retry_after=_retry_after(response.headers),
+            server_date=response.server_date,
+        )
+
+    def _list(
+        self,
+        *,
+        face_type: str | None,
+        model_name: str | None,
+        ids: Iterable[str] | None,
+        verbose: bool,
+        page_size: int,
+    ) -> Listing[FaceT]:
+        n = self._naming
+        check_page_size(page_size)
+        params: dict[str, Any] = {}
+        kind = check_choice(n.type, face_type, ("user", "system", "all"))
+        if kind != "all":
+            params[n.type] = kind
+        if model_name is not None:
+            params["model_name"] = check_name("model_name", model_name)
+        id_list: builtins.list[str] | None = None
+        if ids is not None:
+            if isinstance(ids, str):
+                msg = f"ids must be an iterable of id strings, not one string ({n.ids})"
+                raise TypeError(msg)
+            id_list = [check_id(n.id, i) for i in ids]
+            params[n.ids] = ",".join(id_list)
+        if check_bool("verbose", verbose):
+            params["verbose"] = True
+
+        async def pages() -> AsyncIterator[FaceT]:
+            if id_list == []:
+                return  # no ids asked for: nothing to list, and no request
+            async for face in paginate(
+                self._http,
+                self._path(),
+                self._model,
+                params=params,
+                page_size=page_size,
+                key=lambda face: face.face_id,
+            ):
+                yield face
+
+        return Listing(pages)
+
+    # ------------------------------------------------------------------ write
+
+    async def delete(self, face_id: str, *, hard: bool = False) -> None:
+        """Delete a face. ``hard=True`` also erases its assets (training footage); irreversible.
+
+        Raises:
+            InvalidIdError: unknown id. APIError: other failures, after retries.
+        """
+        check_bool("hard", hard)
+        await self._http.request(
+            "DELETE",
+            self._item(face_id),
+            params={"hard": True} if hard else None,
+            expect_json=False,
+        )
+
+    async def rename(self, face_id: str, name: str) -> None:
+        """Rename a face (``PATCH …/{id}/name``).
+
+        Raises:
+            InvalidArgumentError: blank name or bad id (nothing is sent).
+            InvalidIdError: unknown id. APIError: other failures, after retries.
+        """
+        body = {self._naming.name: check_name(self._naming.name, name)}
+        await self._http.request(
+            "PATCH", self._item(face_id, "/name"), json=body, expect_json=False
+        )
+
+    # ------------------------------------------------------------------ jobs
+
+    def job(
+        self,
+        face_id: str,
+        *,
+        expect_callback: bool | None = None,
+        state: str | None = None,
+    ) -> TrainingJob[FaceT]:
+        """A handle on the training of ``face_id``, from nothing but the id (no request).
+
+        Use it to resume waiting in another process: ``await client.faces.job(id)``. A worker
+        that polls once per process passes the previous poll's state along, and polls as
+        economically as one long-lived process::
+
+            result = await client.faces.job(face_id, state=state).poll_once()
+            if not result.done:
+                queue.enqueue_in(result.next_delay, "check", face_id, result.state)
+
+        Args:
+            face_id: The face's id.
+            expect_callback: The training was created with a callback URL that reaches this
+                client's receiver (same ``callback_secret``): poll only as a safety net.
+                Default: as recorded in ``state``, else no.
+            state: A :attr:`PollResult.state` (or :attr:`TrainingJob.state`) of this face,
+                from any process: the cadence carries on from there.
+
+        Raises:
+            InvalidArgumentError: the id cannot be a face id.
+            CadenceStateError: ``state`` is corrupt, from a newer release, or another face's.
+        """
+        face_id = check_id(self._naming.id, face_id)
+        decoded = decode(state, face_id=face_id) if state is not None else None
+        return TrainingJob(
+            face_id,
+            source=self,
+            hub=self._hub,
+            expect_callback=(
+                check_bool("expect_callback", expect_callback)
+                if expect_callback is not None
+                else None
+            ),
+            state=decoded,
+            token=state,
+        )
+
+    async def recover(
+        self,
+        *,
+        name: str | None = None,
+        since: dt.datetime | None = None,
+        finished: bool = False,
+        page_size: int = 100,
+    ) -> builtins.list[TrainingJob[FaceT]]:
+        """Jobs for every face of yours that is still training, to re-attach after a restart.
+
+        Also the way to find a training after :class:`TrainingMayHaveStartedError`:
+        ``recover(name=err.name, since=err.started_at, finished=True)`` (a training that
+        already failed or completed was started all the same).
+
+        Args:
+            name: Only faces with exactly this name.
+            since: Only faces created at or after this (aware) time, give or take
+                ``CLOCK_SKEW`` (10 minutes): the server's clock is not ours. A face listed
+                without ``created_at`` is kept.
+            finished: Also faces whose training has ended (their jobs resolve at once).
+            page_size: Items per list request.
+
+        Raises:
+            APIError: as for :meth:`list`.
+        """
+        if name is not None:
+            check_name("name", name)
+        if since is not None:
+            _check_aware("since", since)
+        check_bool("finished", finished)
+        jobs: builtins.list[TrainingJob[FaceT]] = []
+        found = self._list(
+            face_type="user", model_name=None, ids=None, verbose=False, page_size=page_size
+        )
+        async for face in found:
+            if name is not None and face.face_name != name:
+                continue
+            # A face whose creation time the server does not say cannot be ruled out: missing
+            # a training is what leads to a second one.
+            created = face.created_at
+            if since is not None and created is not None and created < since - CLOCK_SKEW:
+                continue
+            if not finished and settle(face, "final") is not None:
+                continue
+            job = self.job(face.face_id)
+            job._face = face  # known state; the wait still reads it afresh
+            jobs.append(job)
+        return jobs
+
+    def as_completed(
+        self,
+        jobs: Iterable[TrainingJob[FaceT]],
+        *,
+        timeout: float | None = None,
+        policy: PollPolicy | None = None,
+    ) -> AsyncIterator[TrainingJob[FaceT]]:
+        """Yield jobs as their trainings end (completed or failed), first finished first.
+
+        After a job is yielded, ``await job`` returns its face or raises its training error
+        at once. Leaving the loop early stops the other waits (never the trainings).
+
+        Raises:
+            TrainingTimeoutError: a job was not done by its deadline.
+            APIError: a permanent error while polling one of the jobs.
+        """
+        return as_completed(jobs, timeout=timeout, policy=policy)
+
+
+def _check_aware(name: str, value: Any) -> None:
+    if not isinstance(value, dt.datetime):
+        msg = f"{name} must be a datetime, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value.tzinfo is None:
+        msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
+        raise InvalidArgumentError(msg)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    return parse_retry_after(headers.get("Retry-After"))
+
+
+def _create_body(
+    *,
+    naming: Naming,
+    name: str | None,
+    train_video_url: str | None,
+    train_image_url: str | None,
+    voice_name: str | None,
+    default_voice_id: str | None,
+    auto_fix_training_image: bool | None,
+    callback_url: str | None,
+    model_name: str | None,
+    background_green_screen: bool | None,
+    consent_video_url: str | None,
+) -> dict[str, Any]:
+    """Validate create arguments and build the JSON body (``None`` fields are dropped later)."""
+    if (train_video_url is None) == (train_image_url is None):
+        msg = "give exactly one of train_video_url or train_image_url"
+        raise InvalidArgumentError(msg)
+    if voice_name is not None and default_voice_id is not None:
+        msg = "give voice_name or default_voice_id, not both"
+        raise InvalidArgumentError(msg)
+    if train_image_url is not None and voice_name is None and default_voice_id is None:
+        msg = "image training needs a voice: pass voice_name (a stock voice) or default_voice_id"
+        raise InvalidArgumentError(msg)
+    if auto_fix_training_image is not None:
+        check_bool("auto_fix_training_image", auto_fix_training_image)
+        if train_image_url is None:
+            msg = "auto_fix_training_image applies only to image training (train_image_url)"
+            raise InvalidArgumentError(msg)
+    body: dict[str, Any] = {
+        "train_video_url": check_url("train_video_url", train_video_url)
+        if train_video_url is not None
+        else None,
+        "train_image_url": check_url("train_image_url", train_image_url)
+        if train_image_url is not None
+        else None,
+        "consent_video_url": check_url("consent_video_url", consent_video_url)
+        if consent_video_url is not None
+        else None,
+        "voice_name": check_name("voice_name", voice_name) if voice_name is not None else None,
+        "default_voice_id": check_id("default_voice_id", default_voice_id)
+        if default_voice_id is not None
+        else None,
+        "auto_fix_training_image": auto_fix_training_image,
+        "callback_url": check_url("callback_url", callback_url)
+        if callback_url is not None
+        else None,
+        naming.name: check_name(naming.name, name) if name is not None else None,
+        "model_name": check_name("model_name", model_name) if model_name is not None else None,
+    }
+    if background_green_screen is not None:
+        check_bool("background_green_screen", background_green_screen)
+        body["properties"] = {"background_green_screen": background_green_screen}
+    return body
