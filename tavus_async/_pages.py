@@ -66,17 +66,19 @@ async def paginate(
 ) -> AsyncIterator[T]:
     """Yield every item of a ``{"data": [...], "total_count": n}`` listing, lazily.
 
-    Servers often cap pages below the ``limit`` asked for, so a short page is not taken as
-    the last one while ``total_count`` says there is more. The listing stops on an empty
-    page, on a page that repeats the previous one (a server that ignores ``page``), once
-    ``total_count`` items have been seen, or on a short page when there is no
-    ``total_count`` to say otherwise.
+    Servers often cap pages below the ``limit`` asked for, so a short page is never taken
+    as the last one: the listing stops once ``total_count`` items have been read, or, when
+    there is no ``total_count``, on an empty page (one request more than a listing that
+    trusts short pages, and no item missed behind a server's cap). It also stops on a page
+    that repeats the previous one (a server that ignores ``page``). An item seen on an
+    earlier page (one that moved when an item was added while we read) is not yielded again.
 
     Raises:
         ResponseValidationError: a page that does not fit.
         APIError: as for any read, after retries.
     """
     previous: tuple[Any, ...] | None = None
+    yielded: set[Any] = set()
     seen = 0
     for page in range(1, MAX_PAGES + 1):
         response = await http.request(
@@ -93,11 +95,10 @@ async def paginate(
         if not items or keys == previous:
             return
         previous = keys
-        for item in items:
-            yield item
+        for item, item_key in zip(items, keys, strict=True):
+            if item_key not in yielded:
+                yielded.add(item_key)
+                yield item
         seen += len(items)
-        if total is not None:
-            if seen >= total:
-                return
-        elif len(items) < page_size:
+        if total is not None and seen >= total:
             return

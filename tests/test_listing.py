@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from tavus_async import Listing, TavusClient
 from tavus_async.emulator import Emulator, Scenario
 from tavus_async.emulator._state import STOCK_FACES, STOCK_VOICES
 
-from .conftest import API_KEY
+from .conftest import API_KEY, Stub
 
 COUNT = 25
 
@@ -81,3 +84,71 @@ async def test_faces_list_shows_yours_unless_asked_for_stock(capped: Emulator) -
     assert default == mine == replicas
     assert system == stock
     assert everything == mine | stock
+
+
+class Paged:
+    """A listing server: ``count`` faces, pages of at most ``cap`` whatever ``limit`` asks
+    for, with or without ``total_count``; ``insert_after`` adds a face at the front once
+    that many pages have been served (offsets shift under the reader)."""
+
+    def __init__(
+        self, count: int, cap: int | None, *, total: bool, insert_after: int | None = None
+    ) -> None:
+        self.ids = [f"r{i:04d}" for i in range(count)]
+        self.cap, self.total, self.insert_after = cap, total, insert_after
+        self.pages = 0
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        limit, page = int(request.query["limit"]), int(request.query["page"])
+        size = min(limit, self.cap) if self.cap is not None else limit
+        chunk = self.ids[(page - 1) * size : page * size]
+        self.pages += 1
+        if self.pages == self.insert_after:
+            self.ids.insert(0, "rnew")
+        body: dict[str, Any] = {"data": [{"face_id": i, "status": "completed"} for i in chunk]}
+        if self.total:
+            body["total_count"] = len(self.ids)
+        return web.json_response(body)
+
+
+def _cases() -> list[tuple[int, int | None, int, bool]]:
+    edges = [
+        (count, cap, page_size, total)
+        for count in (0, 1, 9, 10, 11, 25)
+        for cap in (None, 1, 3, 10)
+        for page_size in (1, 10, 50)
+        for total in (True, False)
+    ]
+    rng = random.Random(7)
+    drawn = [
+        (rng.randint(0, 60), rng.choice((None, rng.randint(1, 20))), rng.randint(1, 40), total)
+        for total in (True, False)
+        for _ in range(30)
+    ]
+    return edges + drawn
+
+
+async def test_every_item_once_whatever_the_pages_and_totals(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # Capped pages with no total_count are the trap: a short page is then no proof of the
+    # end, and only an empty page is. Every case, edge and drawn, must list every face once.
+    for count, cap, page_size, total in _cases():
+        server = Paged(count, cap, total=total)
+        stub.handler = server
+        listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
+        assert listed == server.ids, (count, cap, page_size, total)
+
+
+@pytest.mark.parametrize("total", [True, False])
+async def test_an_item_added_while_listing_repeats_nothing_and_loses_nothing(
+    stub: Stub, stub_client: TavusClient, total: bool
+) -> None:
+    # A face created after page 1 was served pushes every face one place back: the last
+    # face of page 1 comes again on page 2. It is listed once; no face is lost.
+    server = Paged(25, 10, total=total, insert_after=1)
+    before = list(server.ids)
+    stub.handler = server
+    listed = [f.face_id async for f in stub_client.faces.list(page_size=10)]
+    assert len(listed) == len(set(listed))
+    assert set(before) <= set(listed)
