@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
 import enum
 import json
 import logging
@@ -35,7 +34,7 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._policies import RetryPolicy, jittered
-from ._sansio import decode_body, error_from_response, is_transient_status
+from ._sansio import decode_body, error_from_response, is_transient_status, server_date
 from ._version import __version__
 
 __all__ = ["HTTPSession", "Response", "Retry", "Secret", "USER_AGENT"]
@@ -117,14 +116,7 @@ class Response(NamedTuple):
     @property
     def server_date(self) -> dt.datetime | None:
         """The server's ``Date`` header (aware), used to relate server timestamps to now."""
-        value = self.headers.get("Date")
-        if not value:
-            return None
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return server_date(self.headers)
 
 
 class _UnsentError(APIConnectionError):

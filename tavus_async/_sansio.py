@@ -36,7 +36,9 @@ __all__ = [
     "error_from_response",
     "message_from_body",
     "parse_retry_after",
+    "retry_after_from",
     "request_id_from",
+    "server_date",
 ]
 
 #: Longest piece of a non-JSON body kept on an exception.
@@ -117,12 +119,34 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def server_date(headers: Mapping[str, str]) -> dt.datetime | None:
+    """The response's ``Date`` header as an aware datetime, or ``None`` if absent or garbled."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def retry_after_from(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from a response's ``Retry-After``, an HTTP-date read against its ``Date``.
+
+    Both dates come from the server's clock, so their difference is the wait it meant even
+    when its clock and ours are hours apart; without a ``Date``, our clock is used.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return parse_retry_after(lowered.get("retry-after"), now=server_date(headers))
+
+
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
 
     Returns ``None`` for a missing or unparsable header; negative values become ``0``.
     ``now`` (aware, UTC) is only needed for the HTTP-date form and defaults to the current
-    time.
+    time (:func:`retry_after_from` passes the server's ``Date``).
     """
     if value is None:
         return None
@@ -164,7 +188,8 @@ def error_from_response(
         method: Request method, for the message.
         url: Request URL, for the message (must not contain secrets; ours never does).
         reason: HTTP reason phrase, used when the body says nothing.
-        now: Current time for HTTP-date ``Retry-After`` values.
+        now: Current time for HTTP-date ``Retry-After`` values (default: the response's
+            ``Date``, else our clock).
     """
     message = message_from_body(body, reason)
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -174,7 +199,9 @@ def error_from_response(
         "url": url,
         "body": body,
         "request_id": request_id_from(headers),
-        "retry_after": parse_retry_after(lowered.get("retry-after"), now=now),
+        "retry_after": parse_retry_after(
+            lowered.get("retry-after"), now=now or server_date(headers)
+        ),
     }
     if status == 400:
         match = _INVALID_ID.match(message)

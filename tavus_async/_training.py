@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -33,7 +33,7 @@ from ._models import Face, FaceStatus
 from ._outcome import Polled, settle
 from ._pages import Listing, paginate
 from ._policies import PollPolicy
-from ._sansio import parse_retry_after
+from ._sansio import retry_after_from
 from ._validation import (
     check_bool,
     check_choice,
@@ -248,7 +248,7 @@ class _TrainingResource(Generic[FaceT]):
         )
         return Polled(
             face=self._face(response),
-            retry_after=_retry_after(response.headers),
+            retry_after=retry_after_from(response.headers),
             server_date=response.server_date,
         )
 
@@ -443,10 +443,6 @@ def _check_aware(name: str, value: Any) -> None:
     if value.tzinfo is None:
         msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
         raise InvalidArgumentError(msg)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    return parse_retry_after(headers.get("Retry-After"))
 
 
 def _create_body(

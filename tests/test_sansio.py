@@ -25,6 +25,7 @@ from tavus_async._sansio import (
     message_from_body,
     parse_retry_after,
     request_id_from,
+    retry_after_from,
 )
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -114,6 +115,21 @@ def test_request_id_and_retry_after_are_carried() -> None:
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
+
+
+def test_an_http_date_retry_after_is_read_against_the_server_date() -> None:
+    # The server's clock is three hours behind ours (or in another time zone, naively):
+    # "retry at 09:00:45" with "Date: 09:00:00" means 45 s, whatever our clock says.
+    headers = {
+        "Retry-After": "Thu, 01 Jan 2026 09:00:45 GMT",
+        "Date": "Thu, 01 Jan 2026 09:00:00 GMT",
+    }
+    assert retry_after_from(headers) == 45.0
+    err = error_from_response(429, headers, None, method="GET", url="u")
+    assert err.retry_after == 45.0
+    # Without a Date, our clock is all there is: that date is long past.
+    assert retry_after_from({"retry-after": "Thu, 01 Jan 2026 09:00:45 GMT"}) == 0.0
+    assert retry_after_from({"Retry-After": "12", "Date": "garbage"}) == 12.0
 
 
 def test_decode_body_never_raises() -> None:
