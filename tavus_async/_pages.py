@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from ._converter import structure_page
-from ._http import HTTPSession
+from ._http import HTTPSession, Response
 
 __all__ = ["MAX_PAGES", "Listing", "paginate"]
 
@@ -63,6 +63,7 @@ async def paginate(
     params: Mapping[str, Any],
     page_size: int,
     key: Callable[[T], Any],
+    on_page: Callable[[Response], None] | None = None,
 ) -> AsyncIterator[T]:
     """Yield every item of a ``{"data": [...], "total_count": n}`` listing, lazily.
 
@@ -72,6 +73,8 @@ async def paginate(
     trusts short pages, and no item missed behind a server's cap). It also stops on a page
     that repeats the previous one (a server that ignores ``page``). An item seen on an
     earlier page (one that moved when an item was added while we read) is not yielded again.
+
+    ``on_page`` sees each page's response before its items are yielded (its ``Date``, say).
 
     Raises:
         ResponseValidationError: a page that does not fit.
@@ -84,6 +87,8 @@ async def paginate(
         response = await http.request(
             "GET", path, params={**params, "limit": page_size, "page": page}
         )
+        if on_page is not None:
+            on_page(response)
         items, total = structure_page(
             response.data,
             model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -260,6 +260,7 @@ class _TrainingResource(Generic[FaceT]):
         ids: Iterable[str] | None,
         verbose: bool,
         page_size: int,
+        on_page: Callable[[Response], None] | None = None,
     ) -> Listing[FaceT]:
         n = self._naming
         check_page_size(page_size)
@@ -289,6 +290,7 @@ class _TrainingResource(Generic[FaceT]):
                 params=params,
                 page_size=page_size,
                 key=lambda face: face.face_id,
+                on_page=on_page,
             ):
                 yield face
 
@@ -385,8 +387,11 @@ class _TrainingResource(Generic[FaceT]):
         Args:
             name: Only faces with exactly this name.
             since: Only faces created at or after this (aware) time, give or take
-                ``CLOCK_SKEW`` (10 minutes): the server's clock is not ours. A face listed
-                without ``created_at`` is kept.
+                ``CLOCK_SKEW`` (10 minutes). The server's clock is not ours: its
+                ``created_at`` is put on our clock by the listing's ``Date`` header, and by
+                the skew this client has seen between ``created_at`` and ``Date`` on faces it
+                created (a naive timestamp in another time zone). A face listed without
+                ``created_at`` is kept.
             finished: Also faces whose training has ended (their jobs resolve at once).
             page_size: Items per list request.
 
@@ -399,17 +404,34 @@ class _TrainingResource(Generic[FaceT]):
             _check_aware("since", since)
         check_bool("finished", finished)
         jobs: builtins.list[TrainingJob[FaceT]] = []
+        # The server's clock against ours, as of the last page read: its Date minus our now.
+        server_ahead = dt.timedelta(0)
+
+        def note(response: Response) -> None:
+            nonlocal server_ahead
+            date = response.server_date
+            if date is not None:
+                server_ahead = date - dt.datetime.now(dt.timezone.utc)
+
         found = self._list(
-            face_type="user", model_name=None, ids=None, verbose=False, page_size=page_size
+            face_type="user",
+            model_name=None,
+            ids=None,
+            verbose=False,
+            page_size=page_size,
+            on_page=note,
         )
+        skew = dt.timedelta(seconds=self._hub.clock_skew or 0.0)
         async for face in found:
             if name is not None and face.face_name != name:
                 continue
             # A face whose creation time the server does not say cannot be ruled out: missing
             # a training is what leads to a second one.
             created = face.created_at
-            if since is not None and created is not None and created < since - CLOCK_SKEW:
-                continue
+            if since is not None and created is not None:
+                ours = created + skew - server_ahead
+                if ours < since - CLOCK_SKEW:
+                    continue
             if not finished and settle(face, "final") is not None:
                 continue
             job = self.job(face.face_id)

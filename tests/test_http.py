@@ -173,6 +173,27 @@ async def test_recover_finds_a_training_that_already_ended_only_when_asked(
         await client.faces.recover(finished="yes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("hours", [-3.0, 5.0])
+async def test_recover_reads_created_at_on_the_server_clock(hours: float) -> None:
+    # A server whose clock is hours behind (or ahead of) ours: its Date and its created_at
+    # agree with each other, not with us. The lost create's training is found all the same,
+    # and a face created well before it is still ruled out.
+    skew = hours * 3600
+    async with (
+        Emulator(api_key=API_KEY, date_skew=skew) as emulator,
+        TavusClient(api_key=API_KEY, base_url=emulator.url) as client,
+    ):
+        emulator.add_rule(Rule(name_contains="Rio", scenario=Scenario(created_at_skew=skew)))
+        earlier = emulator.add_face(name="Rio", started_ago=3 * 3600)
+        emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
+        with pytest.raises(TrainingMayHaveStartedError) as info:
+            await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+        jobs = await client.faces.recover(name="Rio", since=info.value.started_at)
+    lost = [f for f, face in emulator.faces.items() if face.name == "Rio" and f != earlier]
+    assert len(lost) == 1
+    assert [job.face_id for job in jobs] == lost
+
+
 async def test_recover_keeps_a_face_whose_creation_time_is_not_listed(
     stub: Stub, stub_client: TavusClient
 ) -> None:
