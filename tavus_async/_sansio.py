@@ -137,8 +137,12 @@ def retry_after_from(headers: Mapping[str, str]) -> float | None:
     Both dates come from the server's clock, so their difference is the wait it meant even
     when its clock and ours are hours apart; without a ``Date``, our clock is used.
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    return parse_retry_after(lowered.get("retry-after"), now=server_date(headers))
+    value = headers.get("Retry-After")
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None  # every successful poll: no header, and no Date to parse
+    return parse_retry_after(value, now=server_date(headers))
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
