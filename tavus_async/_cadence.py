@@ -84,7 +84,7 @@ FREE_READS = 4
 GRID = 24
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
-#: A wall-clock restore this much sooner than the suggested delay distrusts the wall clock.
+#: A restore measured this much sooner than the suggested delay distrusts the clock.
 EARLY = 0.25
 _TINY = 1e-300
 
@@ -379,8 +379,8 @@ class Cadence:
         """The cadence ``state`` describes, in this process's clock at ``now``.
 
         Elapsed time since the state was saved is measured on its own clock (the server's
-        ``Date`` of this read, or the wall clock); when that is impossible or absurd, the
-        delay the cadence had suggested is taken as the elapsed time.
+        ``Date`` of this read, or the wall clock); when that is impossible, absurd, or far
+        shorter than the delay the cadence had suggested, that delay is taken instead.
         """
         shared: float | None = None
         if state.clock == "date" and server_date is not None:
@@ -390,9 +390,11 @@ class Cadence:
         elapsed = None if shared is None else shared - state.saved
         if elapsed is None or not -1.0 <= elapsed <= MAX_ELAPSED:
             elapsed = state.delay
-        elif state.clock == "wall" and elapsed < EARLY * state.delay:
-            # Back far sooner than suggested, by a wall clock: more likely a clock that does
-            # not move with the worker's (virtual time, a reset) than so early a worker.
+        elif elapsed < EARLY * state.delay:
+            # Back far sooner than suggested: more likely a clock that does not move with the
+            # worker's (virtual or accelerated time, under a server whose Date or our wall
+            # clock is real; a reset) than so early a worker. Taking the delay as elapsed
+            # errs by at most one delay; trusting such a clock would err by every delay.
             elapsed = state.delay
         base = now - max(elapsed, 0.0)
 

@@ -7,8 +7,10 @@
 are seconds relative to ``saved``, the moment the state was written, on a clock every worker
 can read: the API server's ``Date`` header (``clock="date"``). Without a ``Date``, the wall
 clock (``"wall"``) is used. When a worker restores a state it measures how long ago that was
-on the same kind of clock. If the answer is absurd (negative, or more than 30 days), it takes
-the delay the cadence had suggested instead.
+on the same kind of clock. If the answer is absurd (negative, or more than 30 days), or
+under a quarter of the delay the cadence had suggested (a clock that does not move with the
+worker's: a server on virtual or accelerated time whose ``Date`` is real, a reset), it takes
+that delay instead.
 
 The token holds no secret: no API key, no callback token. Anything else about it (a version
 this release does not know, a truncated or edited token, another face's state) is refused

@@ -287,10 +287,20 @@ async def test_the_client_learns_how_long_its_trainings_take(emulator: Emulator)
     assert not result.done
 
 
-async def test_a_stateless_worker_polls_like_one_process(emulator: Emulator) -> None:
+@pytest.mark.parametrize("date", ["emulated", "real", "none"])
+async def test_a_stateless_worker_polls_like_one_process(date: str) -> None:
     # The same training, waited for in one process and by a worker that builds a new
     # client for every poll and passes only the state along: the same polls (jitter off).
+    # The state measures the time between polls on the server's Date: emulated time, the
+    # machine's real clock (which does not move with virtual time), or no Date at all.
     policy = PollPolicy(jitter=0.0)
+    async with Emulator(
+        api_key=API_KEY, real_date=date == "real", date_skew=None if date == "none" else 0.0
+    ) as emulator:
+        await _wait_in_two_ways(emulator, policy)
+
+
+async def _wait_in_two_ways(emulator: Emulator, policy: PollPolicy) -> None:
     emulator.add_rule(Rule(name_contains="steady", scenario=Scenario(curve="plateaus")))
     async with TavusClient(api_key=API_KEY, base_url=emulator.url, poll=policy) as client:
         one = await client.faces.create(train_video_url=VIDEO, face_name="steady one")

@@ -42,6 +42,7 @@ class EmulatorBase:
     seed: int | None
     epoch: dt.datetime
     date_skew: float | None
+    real_date: bool
     page_cap: int | None
     callback_mode: CallbackMode
     faces: dict[str, FaceRecord]

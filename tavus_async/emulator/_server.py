@@ -92,6 +92,9 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         epoch: Wall-clock time at emulated time 0 (default: now); served in ``Date``.
         date_skew: Seconds added to the ``Date`` header (a server whose clock is off), or
             ``None`` to send an empty one (a server that gives no usable ``Date``).
+        real_date: Leave the ``Date`` header to aiohttp: the machine's real clock, which
+            does not move with emulated time (a server on accelerated or virtual time whose
+            HTTP layer knows nothing of it). ``date_skew`` is then ignored.
         page_cap: Serve at most this many items per list page, whatever ``limit`` asks for
             (``total_count`` stays the whole count), like servers that cap page sizes.
         callbacks: ``"deliver"`` (default), ``"drop"`` (lose every callback) or
@@ -114,6 +117,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         seed: int | None = 0,
         epoch: dt.datetime | None = None,
         date_skew: float | None = 0.0,
+        real_date: bool = False,
         page_cap: int | None = None,
         callbacks: CallbackMode = "deliver",
         host: str = "127.0.0.1",
@@ -128,6 +132,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         self.seed = seed
         self.epoch = epoch or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.date_skew = date_skew
+        self.real_date = real_date
         if page_cap is not None and page_cap < 1:
             msg = f"page_cap must be a positive int, got {page_cap!r}"
             raise ValueError(msg)
@@ -382,7 +387,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
                 raise
             # aiohttp's own answers are text; the API's are JSON {"message": ...}.
             response = json_response({"message": exc.reason}, status=exc.status)
-        if not response.prepared:
+        if not response.prepared and not self.real_date:
             # Emulated wall time, so clients can relate created_at to "now". (aiohttp would add
             # a real Date of its own: an empty one is how this emulates "no Date".)
             if self.date_skew is None:
