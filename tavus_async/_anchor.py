@@ -79,6 +79,11 @@ class Anchor:
         else:
             self.source = "distrusted"
 
+    def distrust(self) -> None:
+        """Drop a server-derived start: the server's ``Date`` turned out not to keep time."""
+        if self.source == "server":
+            self.start, self.source = None, "distrusted"
+
     def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
         """Survival evidence: a server-derived start that outlives its own prediction goes."""
         if self.source != "server" or self.start is None:

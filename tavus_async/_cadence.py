@@ -84,6 +84,9 @@ FREE_READS = 4
 GRID = 24
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
+#: A server ``Date`` that drifts from our clock by more than this (seconds), plus this share of
+#: the time between, does not keep time with ours (see ``Cadence._date_keeps_time``).
+DATE_SLACK, DATE_RATE = 60.0, 0.25
 #: A restore measured this much sooner than the suggested delay distrusts the clock.
 EARLY = 0.25
 _TINY = 1e-300
@@ -107,6 +110,7 @@ class Cadence:
         "_attributed",
         "_c_prior",
         "_date_offset",
+        "_date_ref",
         "_error_waits",
         "_errors",
         "_hint",
@@ -142,6 +146,10 @@ class Cadence:
             if server_date is not None and start is not None
             else None
         )
+        # (local time, offset) when Date was first seen; "broken" once it did not keep time.
+        self._date_ref: tuple[float, float] | str | None = (
+            None if self._date_offset is None or start is None else (start, self._date_offset)
+        )
         self._ramp_steps = 0
         self._ramp = _primed(
             backoff.expo(
@@ -166,10 +174,34 @@ class Cadence:
         """Record a successful read of ``face`` at ``now``; resets the fault backoff."""
         self._errors, self._error_waits = 0, None
         self._polls += 1
-        if server_date is not None:
+        if server_date is not None and self._date_keeps_time(now, server_date):
             # Date has whole seconds: the server's time was, on average, half a second later.
             self._date_offset = _epoch(server_date) + 0.5 - now
+        else:
+            server_date = None
         self.belief.observe(now, face, server_date)
+
+    def _date_keeps_time(self, now: float, server_date: dt.datetime) -> bool:
+        """Whether the server's ``Date`` moves with our clock (once it has not, never again).
+
+        A server on virtual or accelerated time may stamp its responses with the machine's
+        real clock: its ``created_at`` then means nothing against that ``Date``, and neither
+        can time a state token. Clocks that drift apart by more than ``DATE_SLACK`` plus
+        ``DATE_RATE`` of the time between are taken to be such a pair.
+        """
+        ref = self._date_ref
+        if ref == "broken":
+            return False
+        offset = _epoch(server_date) + 0.5 - now
+        if not isinstance(ref, tuple):
+            self._date_ref = (now, offset)
+            return True
+        since, first = ref
+        if abs(offset - first) <= DATE_SLACK + DATE_RATE * max(0.0, now - since):
+            return True
+        self._date_ref, self._date_offset = "broken", None
+        self.belief.anchor.distrust()
+        return False
 
     @property
     def start(self) -> float | None:

@@ -204,6 +204,26 @@ async def test_a_created_at_hours_off_is_noticed(emulator: Emulator) -> None:
     assert emulator.now() - finished <= 60.0
 
 
+async def test_a_date_that_does_not_keep_time_is_not_a_clock() -> None:
+    # A server on virtual time whose Date is the machine's real clock: three virtual hours
+    # in, its created_at (emulated) against its Date (real) says the face is brand new.
+    # The Date barely moves while our clock does, so that reading is dropped: the age is
+    # then unknown (no silent progress can say it), and the training is still seen.
+    async with Emulator(api_key=API_KEY, real_date=True, scenario="silent") as emulator:
+        async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
+            created = await creator.faces.create(train_video_url=VIDEO, face_name="late")
+        await asyncio.sleep(3 * HOUR)
+        async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+            job = client.faces.job(created.face_id)
+            ages: list[float | None] = []
+            await _await_sampling(job, 60.0, lambda: ages.append(job.age))
+        finished = emulator.finish_time(created.face_id)
+    assert ages[0] is not None
+    assert ages[0] < 0.5 * HOUR  # the server's word at the resume: wrong by three hours
+    assert ages[-1] is None
+    assert finished is not None
+
+
 async def test_a_created_at_in_the_future_or_no_date_leaves_the_age_unknown() -> None:
     # created_at after the server's Date, or no Date at all: no age is made up.
     for skew, date_skew in ((2 * HOUR, 0.0), (0.0, None)):
