@@ -9,7 +9,8 @@ own (local, monotonic) clock:
   ``created_at`` in another time zone, shows up here first and corrects later resumes;
 * **server**: a resumed face; its ``created_at`` read against the server's ``Date`` header,
   corrected by the client's skew. Dropped at once when absurd (in the future, or more than
-  two weeks old), and later on either of two kinds of evidence:
+  two weeks old), when the ``Date`` turns out not to keep time with our clock
+  (:meth:`Anchor.distrust`, from the cadence), and on either of two kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
     weighed against an unknown start by the survival each predicted since the last poll,
