@@ -40,10 +40,10 @@ from ._validation import (
     check_id,
     check_name,
     check_page_size,
-    check_url,
+    create_body,
 )
 
-__all__ = ["FACES", "REPLICAS", "Naming", "VoiceCatalog", "_TrainingResource", "_create_body"]
+__all__ = ["FACES", "REPLICAS", "Naming", "VoiceCatalog", "_TrainingResource"]
 
 FaceT = TypeVar("FaceT", bound=Face)
 
@@ -151,8 +151,8 @@ class _TrainingResource(Generic[FaceT]):
             if expect_callback and callback_url is None:
                 msg = "expect_callback=True needs a callback_url"
                 raise InvalidArgumentError(msg)
-        body = _create_body(
-            naming=n,
+        body = create_body(
+            name_field=n.name,
             name=name,
             train_video_url=train_video_url,
             train_image_url=train_image_url,
@@ -465,59 +465,3 @@ def _check_aware(name: str, value: Any) -> None:
     if value.tzinfo is None:
         msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
         raise InvalidArgumentError(msg)
-
-
-def _create_body(
-    *,
-    naming: Naming,
-    name: str | None,
-    train_video_url: str | None,
-    train_image_url: str | None,
-    voice_name: str | None,
-    default_voice_id: str | None,
-    auto_fix_training_image: bool | None,
-    callback_url: str | None,
-    model_name: str | None,
-    background_green_screen: bool | None,
-    consent_video_url: str | None,
-) -> dict[str, Any]:
-    """Validate create arguments and build the JSON body (``None`` fields are dropped later)."""
-    if (train_video_url is None) == (train_image_url is None):
-        msg = "give exactly one of train_video_url or train_image_url"
-        raise InvalidArgumentError(msg)
-    if voice_name is not None and default_voice_id is not None:
-        msg = "give voice_name or default_voice_id, not both"
-        raise InvalidArgumentError(msg)
-    if train_image_url is not None and voice_name is None and default_voice_id is None:
-        msg = "image training needs a voice: pass voice_name (a stock voice) or default_voice_id"
-        raise InvalidArgumentError(msg)
-    if auto_fix_training_image is not None:
-        check_bool("auto_fix_training_image", auto_fix_training_image)
-        if train_image_url is None:
-            msg = "auto_fix_training_image applies only to image training (train_image_url)"
-            raise InvalidArgumentError(msg)
-    body: dict[str, Any] = {
-        "train_video_url": check_url("train_video_url", train_video_url)
-        if train_video_url is not None
-        else None,
-        "train_image_url": check_url("train_image_url", train_image_url)
-        if train_image_url is not None
-        else None,
-        "consent_video_url": check_url("consent_video_url", consent_video_url)
-        if consent_video_url is not None
-        else None,
-        "voice_name": check_name("voice_name", voice_name) if voice_name is not None else None,
-        "default_voice_id": check_id("default_voice_id", default_voice_id)
-        if default_voice_id is not None
-        else None,
-        "auto_fix_training_image": auto_fix_training_image,
-        "callback_url": check_url("callback_url", callback_url)
-        if callback_url is not None
-        else None,
-        naming.name: check_name(naming.name, name) if name is not None else None,
-        "model_name": check_name("model_name", model_name) if model_name is not None else None,
-    }
-    if background_green_screen is not None:
-        check_bool("background_green_screen", background_green_screen)
-        body["properties"] = {"background_green_screen": background_green_screen}
-    return body
