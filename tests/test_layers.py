@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_progress _callbacks _training",
         "_faces _voices _conversations",
         "_client",
-        "testing _demo",
+        "testing _demo _cli_args",
         "_cli",
         "__init__ __main__",
     )
