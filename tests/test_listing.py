@@ -18,10 +18,11 @@ from .conftest import API_KEY, Stub
 COUNT = 25
 
 
-@pytest.fixture
-async def capped() -> AsyncIterator[Emulator]:
-    """An emulator that serves at most 10 items a page, whatever ``limit`` asks for."""
-    async with Emulator(api_key=API_KEY, seed=4, page_cap=10) as emu:
+@pytest.fixture(params=[True, False], ids=["total_count", "no total_count"])
+async def capped(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """An emulator that serves at most 10 items a page, whatever ``limit`` asks for, with
+    and without ``total_count``."""
+    async with Emulator(api_key=API_KEY, seed=4, page_cap=10, total_count=request.param) as emu:
         yield emu
 
 

@@ -44,6 +44,7 @@ class EmulatorBase:
     date_skew: float | None
     real_date: bool
     page_cap: int | None
+    total_count: bool
     callback_mode: CallbackMode
     faces: dict[str, FaceRecord]
     conversations: dict[str, ConversationRecord]

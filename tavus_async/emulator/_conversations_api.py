@@ -77,6 +77,7 @@ class ConversationsAPI(EmulatorBase):
             limit=limit,
             page=page,
             render=lambda c: c.render(epoch=self.epoch, verbose=False, listing=True),
+            total=self.total_count,
         )
 
     async def _get_conversation(self, request: web.Request) -> web.StreamResponse:

@@ -130,6 +130,7 @@ class FacesAPI(CallbackSender):
             limit=limit,
             page=page,
             render=lambda r: self._render(r, names, verbose=True, listing=True),
+            total=self.total_count,
         )
 
     async def _delete_face(self, request: web.Request, names: Names) -> web.StreamResponse:

@@ -97,6 +97,8 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
             HTTP layer knows nothing of it). ``date_skew`` is then ignored.
         page_cap: Serve at most this many items per list page, whatever ``limit`` asks for
             (``total_count`` stays the whole count), like servers that cap page sizes.
+        total_count: Send ``total_count`` in list responses (``False``: leave it out, so
+            that only an empty page tells a client it has read every page).
         callbacks: ``"deliver"`` (default), ``"drop"`` (lose every callback) or
             ``"duplicate"`` (deliver each twice).
         host: Where :meth:`start` listens.
@@ -119,6 +121,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
         date_skew: float | None = 0.0,
         real_date: bool = False,
         page_cap: int | None = None,
+        total_count: bool = True,
         callbacks: CallbackMode = "deliver",
         host: str = "127.0.0.1",
         port: int = 0,
@@ -137,6 +140,7 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
             msg = f"page_cap must be a positive int, got {page_cap!r}"
             raise ValueError(msg)
         self.page_cap = page_cap
+        self.total_count = total_count
         self.callback_mode: CallbackMode = callbacks
         self.record_requests = record_requests
         self.host, self.port = host, port

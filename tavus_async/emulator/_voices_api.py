@@ -43,7 +43,12 @@ class VoicesAPI(EmulatorBase):
             rows = [v for v in rows if tag in {t["tag_name"].lower() for t in v["tags"]}]
         rows.sort(key=lambda v: v["voice_name"], reverse=query.get("sort") == "desc")
         return list_response(
-            rows, limit=limit, page=page, render=lambda v: v, extra={"page": page, "limit": limit}
+            rows,
+            limit=limit,
+            page=page,
+            render=lambda v: v,
+            extra={"page": page, "limit": limit},
+            total=self.total_count,
         )
 
     async def _get_voice(self, request: web.Request) -> web.StreamResponse:

@@ -92,10 +92,16 @@ def list_response(
     page: int,
     render: Callable[[T], Any],
     extra: dict[str, Any] | None = None,
+    total: bool = True,
 ) -> web.Response:
-    """Page ``page`` of ``rows`` as ``{"data": [...], "total_count": n}`` (plus ``extra``)."""
+    """Page ``page`` of ``rows`` as ``{"data": [...], "total_count": n}`` (plus ``extra``).
+
+    ``total=False`` leaves ``total_count`` out, as some servers do.
+    """
     chunk = rows[(page - 1) * limit : page * limit]
-    body = {"data": [render(r) for r in chunk], "total_count": len(rows)}
+    body: dict[str, Any] = {"data": [render(r) for r in chunk]}
+    if total:
+        body["total_count"] = len(rows)
     return json_response({**body, **(extra or {})})
 
 
