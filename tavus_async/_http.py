@@ -306,14 +306,16 @@ class HTTPSession:
                 ``RetryPolicy.max_retry_after`` is in force (nothing was sent).
         """
         self.check_open()
-        await self._ready()
+        if self._lifetime is None or self._loop is not asyncio.get_running_loop():
+            await self._ready()  # the first request, a borrowed session, or another loop
         url = self.base_url + path
         body = _json_body(json) if json is not None else None
         query = _query(params)
         # Built on the first failure only: almost every call succeeds at once.
         delays: Iterator[float] | None = None
         while True:
-            await self._wait_for_pause(method, url)
+            if self.pause_remaining() > 0:
+                await self._wait_for_pause(method, url)
             try:
                 response = await self._send(method, url, query, body, expect_json)
             except APIConnectionError as exc:
