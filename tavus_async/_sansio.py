@@ -119,9 +119,18 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` in any case (aiohttp's are case-insensitive; a plain dict is not)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
 def server_date(headers: Mapping[str, str]) -> dt.datetime | None:
     """The response's ``Date`` header as an aware datetime, or ``None`` if absent or garbled."""
-    value = headers.get("Date")
+    value = _header(headers, "Date")
     if not value:
         return None
     try:
@@ -131,18 +140,17 @@ def server_date(headers: Mapping[str, str]) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def retry_after_from(headers: Mapping[str, str]) -> float | None:
+def retry_after_from(headers: Mapping[str, str], *, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait from a response's ``Retry-After``, an HTTP-date read against its ``Date``.
 
     Both dates come from the server's clock, so their difference is the wait it meant even
-    when its clock and ours are hours apart; without a ``Date``, our clock is used.
+    when its clock and ours are hours apart. ``now`` overrides the ``Date``; without either,
+    our clock is used.
     """
-    value = headers.get("Retry-After")
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = _header(headers, "Retry-After")
     if value is None:
         return None  # every successful poll: no header, and no Date to parse
-    return parse_retry_after(value, now=server_date(headers))
+    return parse_retry_after(value, now=now or server_date(headers))
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -196,16 +204,13 @@ def error_from_response(
             ``Date``, else our clock).
     """
     message = message_from_body(body, reason)
-    lowered = {k.lower(): v for k, v in headers.items()}
     common: dict[str, Any] = {
         "status": status,
         "method": method,
         "url": url,
         "body": body,
         "request_id": request_id_from(headers),
-        "retry_after": parse_retry_after(
-            lowered.get("retry-after"), now=now or server_date(headers)
-        ),
+        "retry_after": retry_after_from(headers, now=now),
     }
     if status == 400:
         match = _INVALID_ID.match(message)
