@@ -109,6 +109,7 @@ class Cadence:
     __slots__ = (
         "_attributed",
         "_c_prior",
+        "_date_broken",
         "_date_offset",
         "_date_ref",
         "_error_waits",
@@ -146,8 +147,9 @@ class Cadence:
             if server_date is not None and start is not None
             else None
         )
-        # (local time, offset) when Date was first seen; "broken" once it did not keep time.
-        self._date_ref: tuple[float, float] | str | None = (
+        # (local time, offset) when Date was first seen, and whether it has failed to keep time.
+        self._date_broken = False
+        self._date_ref: tuple[float, float] | None = (
             None if self._date_offset is None or start is None else (start, self._date_offset)
         )
         self._ramp_steps = 0
@@ -189,17 +191,16 @@ class Cadence:
         can time a state token. Clocks that drift apart by more than ``DATE_SLACK`` plus
         ``DATE_RATE`` of the time between are taken to be such a pair.
         """
-        ref = self._date_ref
-        if ref == "broken":
+        if self._date_broken:
             return False
         offset = _epoch(server_date) + 0.5 - now
-        if not isinstance(ref, tuple):
+        if self._date_ref is None:
             self._date_ref = (now, offset)
             return True
-        since, first = ref
+        since, first = self._date_ref
         if abs(offset - first) <= DATE_SLACK + DATE_RATE * max(0.0, now - since):
             return True
-        self._date_ref, self._date_offset = "broken", None
+        self._date_broken, self._date_offset = True, None
         self.belief.anchor.distrust()
         return False
 
