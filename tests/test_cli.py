@@ -102,6 +102,11 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_create_and_wait_completes_with_plain_lines_off_a_tty(emu: str) -> None:
+    # At 20000x a real millisecond is 20 emulated seconds: a realistic curve's queue at 0
+    # lasts only a few real milliseconds, which a loaded machine's first poll can miss.
+    # A queue of 30 % of the training (about 0.2 s real) is seen at 0/100 whatever the load.
+    _control(emu, "/_emulator/rules", {"name_contains": "Rio",
+             "scenario": {"curve": "queue_first"}})  # fmt: skip
     result = cli(emu, "faces", "create", "--video-url", "https://cdn.test/v.mp4",
                  "--name", "Rio", "--wait")  # fmt: skip
     assert result.returncode == 0, result.stderr
