@@ -20,7 +20,8 @@ own (local, monotonic) clock:
     four (plus an hour) is trusted to mean clock trouble;
 
 * **observed**: the age progress explains, when the server's is unknown or was dropped;
-* **distrusted** / unknown: no start; the prior's residual-life form is used instead.
+* **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
+  instead (:meth:`~tavus_async._prior.DurationPrior.residual_sf`).
 """
 
 from __future__ import annotations

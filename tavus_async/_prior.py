@@ -9,8 +9,13 @@ progress says anything, as a mixture of two log-normal laws around one median:
   training in one hour, a slow plan in six) keep some probability, so that once the core
   has passed without a finish the hazard falls and polling thins out instead of racing on.
 
-For a job whose age is unknown (resumed without a trustworthy ``created_at``), the same law
-gives the *residual* time from a random moment of a training: density ``S(r) / E[D]``.
+For a job whose age is unknown (resumed without a trustworthy ``created_at``), the time left
+from its first read is a mixture at even odds (``FRESH_WEIGHT``) of two cases: a training
+created moments before (the usual hand-off: a request creates the face, a worker waits for
+it), whose time left is ``D`` itself; and one caught at a random moment, whose time left is
+the *residual* of ``D``, of density ``S(r) / E[D]``. The residual alone, nearly flat early,
+asks for polls at a fixed poller's pace from the first read, for hours, on every job resumed
+at creation (a silent one then cost more than a fixed 120 s poller).
 
 :class:`DurationLearner` moves the core towards durations the client has observed for free
 (trainings it watched finish), as a Bayesian update of the log-mean and log-variance with two
@@ -29,6 +34,8 @@ __all__ = ["DurationLearner", "DurationPrior", "LogNormal"]
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
+#: For a job of unknown age: the odds that it was created just before its first read.
+FRESH_WEIGHT = 0.5
 #: Weight and log-σ of the broad component.
 BROAD_WEIGHT = 0.15
 BROAD_SPREAD = 0.6
@@ -153,12 +160,13 @@ class DurationPrior:
         return self.pdf(age) / max(self.sf(age), 1e-300)
 
     def residual_sf(self, r: float) -> float:
-        """P(R > r) for the time R left after a random moment of a training."""
-        return sum(w * part.excess(r) for w, part in self._parts) / self._mean
+        """P(R > r) for the time R left after the first read of a training of unknown age."""
+        excess = sum(w * part.excess(r) for w, part in self._parts) / self._mean
+        return FRESH_WEIGHT * self.sf(r) + (1.0 - FRESH_WEIGHT) * excess
 
     def residual_pdf(self, r: float) -> float:
-        """Density of that residual time at ``r``."""
-        return self.sf(r) / self._mean
+        """Density of that time left at ``r``."""
+        return FRESH_WEIGHT * self.pdf(r) + (1.0 - FRESH_WEIGHT) * self.sf(r) / self._mean
 
     def peak_ahead(self, age: float) -> float:
         """The highest density of D at any age from ``age`` on (tabulated every 5 minutes)."""
