@@ -11,9 +11,12 @@ The finish is a mixture (:meth:`Belief.mixture`) of
   creation time is known exactly for a job this client created. For a resumed job it is the
   face's ``created_at`` read against the server's ``Date``: corrected by the skew the client
   has seen on its own creations, checked against the progress observed, and dropped when
-  implausible, in which case the prior's residual-life form is used;
+  implausible. With no start, the time left is the prior's form for a training of unknown
+  age (even odds of one created just before the first read, and of one caught at a random
+  moment);
 * the **progress model**, weighed by the prior (Bayes' rule), by its plausibility and by its
-  track record (:func:`~tavus_async._estimate.progress_weight`).
+  track record (:func:`~tavus_async._estimate.progress_weight`). It is fed the highest
+  reading's change points, and the noise of the readings below it (a running median).
 
 :mod:`tavus_async._cadence` prices the two parts and turns the mixture into delays.
 """
@@ -40,6 +43,8 @@ __all__ = ["KEEP_POINTS", "Belief"]
 
 #: Change points kept: the first two, and the most recent ones.
 KEEP_POINTS = 12
+#: Step of the running median of the noise, per read (a quarter of a point).
+NOISE_STEP = 0.0025
 _TINY = 1e-300
 
 
@@ -52,6 +57,7 @@ class Belief:
         "first_seen",
         "last_poll",
         "model",
+        "noise",
         "points",
         "previous_poll",
         "prior",
@@ -79,6 +85,8 @@ class Belief:
         self.evidence = 0.0
         #: Phoenix-4.5 tuning after the preview: progress has nothing left to say.
         self.tuning = False
+        #: How far readings fall below the highest one: a running median (a fraction).
+        self.noise = 0.0
 
     @property
     def start(self) -> float | None:
@@ -115,16 +123,28 @@ class Belief:
             if progress < points[-1][1] - RESTART:
                 # Progress went well back: start estimating afresh from here.
                 self.points, self.model, self.evidence = [(now, progress)], None, 0.0
+                self.noise = 0.0
+            else:
+                self._hear(points[-1][1] - progress)
             return
+        self._hear(0.0)
         when = now if before is None else 0.5 * (before + now)
         if points and self.evidence < 0.0 and self._on_time(when - points[-1][0]):
             self.evidence *= FORGIVE
         points.append((when, progress))
         if len(points) > KEEP_POINTS + 2:
             del points[2]
-        self.model = progress_model(points, start=self.start, now=now)
+        self.model = progress_model(points, start=self.start, now=now, noise=self.noise)
         if self.model is not None:
             self.step = self.model.step
+
+    def _hear(self, shortfall: float) -> None:
+        # The points follow the highest reading; readings that scatter both ways around the
+        # truth put that maximum ahead of it by, on average, how far readings fall below it.
+        if shortfall > self.noise:
+            self.noise += NOISE_STEP
+        elif shortfall < self.noise:
+            self.noise = max(0.0, self.noise - NOISE_STEP)
 
     def _on_time(self, step: float) -> bool:
         # The change came no later than the model's 90 % bound for one step.
@@ -154,7 +174,7 @@ class Belief:
         """What progress predicts as of ``now``, weighed by the prior when the start is known."""
         if self.tuning:
             return None
-        model = progress_model(self.points, start=self.start, now=now)
+        model = progress_model(self.points, start=self.start, now=now, noise=self.noise)
         if model is not None and self.start is not None:
             start = self.start
             model.weigh(lambda t: self.prior.pdf(t - start), now)

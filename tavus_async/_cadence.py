@@ -394,6 +394,7 @@ class Cadence:
             ramp=self._ramp_steps,
             errors=self._errors,
             step=None if belief.step is None else round(belief.step, 1),
+            noise=round(belief.noise, 4),
             tuning=belief.tuning,
             prior=(round(belief.prior.median, 1), round(belief.prior.spread, 4)),
             safety_net=self.safety_net,
@@ -444,6 +445,7 @@ class Cadence:
         belief.points = [(base + t, p / 1000.0) for t, p in state.points]
         belief.evidence = state.evidence
         belief.step = state.step
+        belief.noise = state.noise
         belief.tuning = state.tuning
         cadence._attributed = state.attributed
         cadence._polls = state.polls

@@ -64,6 +64,8 @@ class CadenceState:
     ramp: int = 0
     errors: int = 0
     step: float | None = None
+    noise: float = 0.0
+    """How far readings fall below the highest one (a fraction; see ``tavus_async._belief``)."""
     tuning: bool = False
     prior: tuple[float, float] = (12470.0, 0.144)
     """The duration prior the job uses: median (s) and log-spread of its core."""

@@ -27,6 +27,13 @@ change is dated at the midpoint between the poll that saw it and the one before.
   rate, so it is priced like the prior (see :mod:`tavus_async._cadence`);
 * 100/100 while still training says nothing more (the signal is exhausted): no model.
   Progress falling by more than ``RESTART`` points restarts the model; smaller dips are noise.
+* *noise*: the change points follow the highest reading. When readings scatter both ways
+  around the truth, that maximum runs ahead of it by about as far as readings typically fall
+  below it (:class:`~tavus_async._belief.Belief` keeps that running median, ``noise``). The
+  noise is work left: the remaining work is ``1 - p + noise``; the recent rate is taken over
+  at least ``NOISE_SPAN`` times the noise; and the maximum holding for the time the truth
+  needs to catch up with it (``noise / rate``) is no stall. Readings that only lag now and
+  then (a stale value) leave the median, and so the forecast, unchanged.
 
 **Weighing it.** The finish is a mixture of the prior and the progress model. The progress
 model's weight starts at ``n / (n + 2)`` after ``n`` changes (at most 0.9). It is multiplied by
@@ -84,6 +91,8 @@ MAX_SLOWDOWN = 8.0
 RECENT_STEPS = 3
 #: The "recent" rate looks back this far (seconds), or a quarter of the span if longer.
 RECENT_HORIZON = 1200.0
+#: The recent rate spans at least this many times the noise of the readings.
+NOISE_SPAN = 4.0
 #: No prediction is closer than this (seconds).
 MIN_REMAINING = 30.0
 #: A fall of progress by more than this (a fraction) restarts the model.
@@ -185,7 +194,7 @@ class ProgressModel:
 
 
 def progress_model(
-    points: Sequence[Point], *, start: float | None, now: float
+    points: Sequence[Point], *, start: float | None, now: float, noise: float = 0.0
 ) -> ProgressModel | None:
     """The prediction from the change points seen so far (``points[0]`` is the first read).
 
@@ -200,15 +209,17 @@ def progress_model(
     last_t, last_p = points[-1]
     if last_p >= 1.0:
         return None
-    remaining = max(0.01, 1.0 - last_p)
-    rate = _slowest_rate(points, start)
+    remaining = max(0.01, 1.0 - last_p + noise)
+    rate = _slowest_rate(points, start, noise)
     if rate is None:
         return None
     increments = [b[1] - a[1] for a, b in itertools.pairwise(points) if b[1] > a[1]]
     increment = max(0.01, sum(increments[-RECENT_STEPS:]) / len(increments[-RECENT_STEPS:]))
     steps_left = max(1.0, remaining / increment)
     by_rate = max(max(remaining, increment) / rate, MIN_REMAINING)
-    by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t)
+    # A noisy maximum holds while the truth catches up with it: that is not a stall.
+    catch_up = noise / rate
+    by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t - catch_up)
     median, stretched = max(by_rate, by_stall), by_stall > by_rate
     late = slowdown(points, start)
     spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
@@ -221,7 +232,7 @@ def progress_model(
     )
 
 
-def _slowest_rate(points: Sequence[Point], start: float | None) -> float | None:
+def _slowest_rate(points: Sequence[Point], start: float | None, noise: float = 0.0) -> float | None:
     """The slowest credible rate of progress (fraction per second) up to the last change."""
     first = points[0][1]
     moves = [p for p in points[1:] if p[1] > first]
@@ -234,7 +245,11 @@ def _slowest_rate(points: Sequence[Point], start: float | None) -> float | None:
     if start is not None and last_t - start > 60.0 and last_p > 0.02:
         rates.append(last_p / (last_t - start))
     horizon = max(RECENT_HORIZON, 0.25 * (last_t - moves[0][0]))
-    recent = [p for p in points if p[0] >= last_t - horizon]
+    first_recent = next(i for i, p in enumerate(points) if p[0] >= last_t - horizon)
+    # A rate over less progress than a few times the noise is mostly noise: look further back.
+    while first_recent > 0 and last_p - points[first_recent][1] < NOISE_SPAN * noise:
+        first_recent -= 1
+    recent = points[first_recent:]
     if len(recent) >= 2:
         rates.append(_rate(recent[0], recent[-1]))
     rates = [r for r in rates if r > 0.0]

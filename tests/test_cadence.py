@@ -30,6 +30,8 @@ from tavus_async import (
     TrainingFailedError,
     TrainingJob,
 )
+from tavus_async._anchor import Anchor
+from tavus_async._belief import Belief
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._estimate import progress_model, slowdown
@@ -121,6 +123,41 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     # match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
+    assert ours_requests <= fixed_requests
+    assert ours_latency <= fixed_latency
+
+
+async def test_a_silent_face_of_unknown_age_costs_no_more_than_a_fixed_120_s_poller() -> None:
+    # Resumed by id moments after its creation, from a server that sends no Date: its age is
+    # unknown and progress is silent. The same trainings as above are waited for by the
+    # default and by a fixed 120 s poller. A belief that takes every such face as caught at
+    # a random moment of its training polls at a fixed poller's pace from the first read and
+    # spent more requests than 120 s; even odds of a fresh face keep it under, on both axes.
+    async def family(poll: PollPolicy) -> tuple[float, float]:
+        random.seed(11)
+        results = []
+        async with (
+            Emulator(api_key=API_KEY, seed=3, date_skew=None) as emu,
+            TavusClient(api_key=API_KEY, base_url=emu.url, poll=poll) as creator,
+            TavusClient(api_key=API_KEY, base_url=emu.url, poll=poll) as client,
+        ):
+            for seconds in DURATIONS:
+                name = f"resumed {seconds}"
+                emu.add_rule(
+                    Rule(name_contains=name, scenario=Scenario(duration=seconds, curve="silent"))
+                )
+                created = await creator.faces.create(train_video_url=VIDEO, face_name=name)
+                job = client.faces.job(created.face_id)
+                await job
+                assert job.age is None
+                finished = emu.finish_time(created.face_id)
+                assert finished is not None
+                gets = len(_gets(emu, created.face_id))
+                results.append((1 + gets, emu.now() - finished))
+        return statistics.fmean(r[0] for r in results), statistics.fmean(r[1] for r in results)
+
+    ours_requests, ours_latency = await family(PollPolicy())
+    fixed_requests, fixed_latency = await family(PollPolicy.fixed(120.0))
     assert ours_requests <= fixed_requests
     assert ours_latency <= fixed_latency
 
@@ -518,6 +555,42 @@ def test_small_dips_are_noise_and_large_drops_restart() -> None:
     steady, dipped, dropped = at_90_then(90), at_90_then(86), at_90_then(10)
     assert dipped == pytest.approx(steady, rel=0.2)
     assert dropped > 1.5 * steady
+
+
+def _belief_after(readings: Sequence[int]) -> Belief:
+    belief = Belief(PRIOR, Anchor(0.0))
+    for i, value in enumerate(readings):
+        belief.observe(60.0 * (i + 1), _face(value), server_date=None)
+    return belief
+
+
+def test_readings_that_scatter_both_ways_are_heard_as_noise() -> None:
+    # A steady line read up to eight points off either way: the highest reading runs ahead
+    # of the truth by about half that, and the noise heard says so. Readings that only ever
+    # lag (a stale value now and then) or never fall back leave the maximum where it is.
+    draw = random.Random(5)
+    line = [i // 2 for i in range(160)]
+    scattered = _belief_after([max(0, min(99, v + draw.randint(-8, 8))) for v in line])
+    stale = _belief_after([v - draw.randint(1, 9) if draw.random() < 0.3 else v for v in line])
+    clean = _belief_after(line)
+    assert 0.02 <= scattered.noise <= 0.08
+    assert stale.noise <= 0.005
+    assert clean.noise == 0.0
+
+
+def test_noise_is_work_left_and_a_noisy_maximum_that_holds_is_no_stall() -> None:
+    # 90/100 at a steady point per minute. With five points of noise, fifteen points are
+    # left (the maximum was ahead of the truth), and the maximum holding while the truth
+    # catches up (under five minutes) does not stretch the forecast as a stall would.
+    points = [(60.0 * k, k / 100) for k in range(1, 91)]
+    now = points[-1][0] + 180.0
+    clean = progress_model(points, start=0.0, now=now)
+    noisy = progress_model(points, start=0.0, now=now, noise=0.05)
+    assert clean is not None
+    assert noisy is not None
+    assert clean.stretched
+    assert not noisy.stretched
+    assert noisy.median() - points[-1][0] == pytest.approx(900.0, rel=0.05)
 
 
 def test_a_fixed_policy_reads_at_its_interval_whatever_progress_says() -> None:
