@@ -13,7 +13,8 @@ completed (or failed) on the emulator to the moment the wait returned.
 
 The family (``FAMILY``): informative curves (progress that moves through the training),
 silent progress, shapes where progress misleads (stuck on its last value, 100/100 early, a
-finish from 60/100, a curve that keeps slowing, coarse jumps), trainings resumed by another
+finish from 60/100, a curve that keeps slowing, coarse jumps, a new random curve for every
+training), trainings resumed by another
 process with ``created_at`` hours off or no ``Date`` at all, a failure at 30 %, and durations
 from one to six hours. The target rows use durations drawn from 2.8 to 4.2 h.
 
@@ -86,7 +87,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("silent", _curve("silent"), SILENT),
     *(Shape(n, _curve(n), HARD) for n in (
         "stall_last", "hundred_early", "sigmoid", "ease_out", "asymptote", "coarse",
-        "jump_finish", "early_done", "stuck_low", "stages",
+        "jump_finish", "early_done", "stuck_low", "stages", "random",
     )),
     Shape("resumed, realistic", _curve("realistic"), CLOCK, resumed=True),
     Shape("resumed, created_at 5 h old", _curve("realistic", created_at_skew=-5 * HOUR),

@@ -195,6 +195,20 @@ def test_realistic_curves_differ_per_face_but_replay_per_seed() -> None:
     assert max(gaps) > 5 * min(gaps)  # uneven steps, long plateaus
 
 
+def test_random_curves_are_a_new_shape_per_face_and_replay_per_seed() -> None:
+    drawn = [Scenario(curve="random").points(random.Random(seed)) for seed in range(60)]
+    assert drawn[0] == Scenario(curve="random").points(random.Random(0))
+    assert len(set(drawn)) == len(drawn)
+    for points in drawn:
+        fractions = [f for f, _ in points]
+        assert fractions == sorted(fractions)
+        assert all(0 <= f < 1 for f in fractions)
+        assert all(0 <= p <= 100 for _, p in points)
+    # Some complete well short of 100/100, some read backwards now and then (noise).
+    assert any(max(p for _, p in points) <= 80 for points in drawn)
+    assert any(any(b[1] < a[1] for a, b in itertools.pairwise(points)) for points in drawn)
+
+
 def test_state_machine() -> None:
     scenario = Scenario(duration=1000, curve="linear")
     points = scenario.points(random.Random(0))

@@ -118,15 +118,48 @@ CURVES: dict[str, Points] = {
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
 #: Curves drawn per face from its seed (see :func:`make_curve`).
-DRAWN = ("realistic", "noisy")
+DRAWN = ("realistic", "noisy", "random")
+
+
+def _random_curve(rng: random.Random) -> Points:
+    """A curve no one tuned for: random knots, queue, last value, grain and noise.
+
+    Piecewise linear through two to six random knots, after a queue at 0 (one time in
+    three), up to a last value (60 to 100) the training completes at; read in steps of 1,
+    5, 10 or 25 points; one time in five, up to 2 or 5 points off either way.
+    """
+    count = rng.randint(2, 6)
+    xs = sorted(rng.random() for _ in range(count))
+    ys = sorted(rng.random() for _ in range(count))
+    last = rng.choice((99, 99, 99, 100, 95, 90, 80, 60))
+    queue = rng.choice((0.0, 0.0, rng.uniform(0.0, 0.3)))
+    noise = rng.choice((0, 0, 0, 2, 5))
+    grain = rng.choice((1, 1, 5, 10, 25))
+    knots = [(0.0, 0.0), (queue, 0.0)]
+    knots += [(queue + (1.0 - queue) * x, y * last) for x, y in zip(xs, ys, strict=True)]
+    knots.append((1.0, float(last)))
+    steps = []
+    for i in range(200):
+        x = i / 200
+        k = max(1, bisect.bisect_left([k[0] for k in knots], x))
+        (x0, y0), (x1, y1) = knots[k - 1], knots[min(k, len(knots) - 1)]
+        level = y0 if x1 <= x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        value = int(level // grain * grain)
+        if noise:
+            value += rng.randint(-noise, noise)
+        steps.append((x, max(0, min(last, value))))
+    return tuple(steps)
 
 
 def make_curve(name: str, rng: random.Random) -> Points:
     """A named curve; ``realistic`` and ``noisy`` are drawn per face from ``rng``.
 
     ``realistic`` has uneven steps and plateaus; ``noisy`` follows the clock but reads up to
-    eight points off, in both directions.
+    eight points off, in both directions; ``random`` is a new shape for every face (random
+    knots, queue, last value from 60 to 100, grain and noise).
     """
+    if name == "random":
+        return _random_curve(rng)
     if name == "noisy":
         return tuple((i / 100, max(0, min(99, i + rng.randint(-8, 8)))) for i in range(100))
     if name != "realistic":
@@ -292,6 +325,7 @@ class Rule:
 SCENARIOS: dict[str, Scenario] = {
     "realistic": Scenario(),
     "noisy": Scenario(curve="noisy"),
+    "random": Scenario(curve="random"),
     **{name: Scenario(curve=name) for name in CURVES},
     "quick": Scenario(duration=60.0, curve="linear"),
     "early_failure": Scenario.failure("download_link", at=0.02, duration=3.5 * 3600),
