@@ -133,7 +133,7 @@ class Sizes:
         return tuple(s for s in FAMILY if s.name in self.shapes)
 
 
-FULL, QUICK = Sizes(40, 16), Sizes(4, 2)
+FULL, QUICK = Sizes(80, 16), Sizes(4, 2)
 TINY = Sizes(1, 1, ("realistic", "silent", "stall_last", "failure at 30 %"))  # the smoke test
 
 
