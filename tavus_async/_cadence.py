@@ -28,9 +28,13 @@ wait 6 s more.)
   has come slower than it predicted is insured more: ``INSURANCE · s²``, up to
   ``DOUBTFUL_INSURANCE``. A training that creeps towards the end and completes at 98/100 is
   then seen not much later than a silent one.
-* *Allowance.* Progress-driven polls are counted. Beyond ``PROGRESS_ALLOWANCE`` of them, their
-  price rises steeply, so no progress signal, however misleading, can spend more than a
-  bounded number of requests.
+* *Allowance.* Progress-driven polls are counted once progress's forecast of the finish has
+  passed, and all along for progress with a record of coming later than it forecasts (a
+  slowdown ``s > 1``). Beyond ``PROGRESS_ALLOWANCE`` of them, their price rises steeply, so no
+  progress signal, however misleading, can spend more than a bounded number of requests on
+  forecasts that failed. Other polls before the forecast finish are not counted: they are
+  progress doing its job, and counting them had left informative progress (uneven steps, a
+  final plateau) at a dearer price just when the finish came.
 * *Pace* (opt-in). With ``PollPolicy.min_average_interval`` set, reads stay within
   ``FREE_READS`` plus one per that interval since the first read, whatever the belief asks:
   a hard bill. It is off by default because where it binds, near a finish the belief
@@ -302,7 +306,11 @@ class Cadence:
         self.belief.check_anchor(now)
         density = self._density(now, commit=True)
         n2, _, progress_part = density(now)
-        if n2 > 0.0:
+        model = self.belief.model
+        if n2 > 0.0 and model is not None and (now > model.median() or model.slowdown > 1.0):
+            # Progress runs up its bill once its forecast has failed, or all along when it
+            # has a record of coming later than it forecasts. Other polls before the finish it
+            # forecasts are progress doing its job.
             self._attributed += progress_part / n2
         delay = self._next_poll(now, cap, density)
         if self.belief.model is not None:
