@@ -71,6 +71,8 @@ class Shape:
     hours: tuple[float, float] = TARGET
     resumed: bool = False
     """Waited for by another client, from the face id alone (no local creation time)."""
+    midway: bool = False
+    """Resumed at a moment spread over the training (instead of right after the create)."""
     no_date: bool = False
     """Served by an emulator whose responses carry no usable ``Date``."""
 
@@ -95,6 +97,8 @@ FAMILY: tuple[Shape, ...] = (
     Shape("resumed, silent, created_at 3 h old", _curve("silent", created_at_skew=-3 * HOUR),
           CLOCK, resumed=True),
     Shape("resumed, no Date", _curve("realistic"), CLOCK, resumed=True, no_date=True),
+    Shape("resumed mid-way, silent, no Date", _curve("silent"), CLOCK, resumed=True,
+          no_date=True, midway=True),
     Shape("failure at 30 %", Scenario(curve="realistic", fail="video_codec", fail_at=0.3),
           FAILURE),
     *(Shape(f"{n} {h:g} h", _curve(n), SWEEP, hours=(h * 0.99, h * 1.01))
@@ -215,6 +219,9 @@ async def _measure_group(
                 train_video_url="https://cdn.test/v.mp4", face_name=f"[{shape.name}] {i};"
             )
             token = None if shape.resumed else job.state
+            if shape.midway:
+                # Another process picks it up somewhere in its first 90 %, spread evenly.
+                await asyncio.sleep(0.9 * ((0.37 + i * _GOLDEN) % 1.0) * durations[shape.name][i])
             with contextlib.suppress(TrainingError):  # failures are timed like successes
                 if policy == STATELESS:
                     await _stateless(emu.url, job.face_id, token)
