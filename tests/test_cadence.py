@@ -541,6 +541,25 @@ def test_progress_that_keeps_slowing_pushes_the_finish_later() -> None:
         assert model.median() - t > 1.3 * steps_left * last_step
 
 
+def test_progress_with_a_record_of_slowness_never_thins_the_expected_window() -> None:
+    # An S-curve's tail, each step 30 % longer than the one before, from 85/100 two hours
+    # in: its stretched forecast puts the finish well after the expected window. The
+    # window is still watched as closely as silent progress would have it watched.
+    slowing, silent = Cadence(EXACT, PRIOR, start=0.0), Cadence(EXACT, PRIOR, start=0.0)
+    t, step, percent = 2 * HOUR, 60.0, 85
+    while t < 3.3 * HOUR:
+        slowing.observe(t, _face(percent), server_date=None)
+        silent.observe(t, _face(0), server_date=None)
+        slowing.after_success(t)
+        silent.after_success(t)
+        t, step, percent = t + step, step * 1.3, min(99, percent + 1)
+    model = slowing.belief.model
+    assert model is not None
+    assert model.slowdown > 1.4
+    assert model.median() > 4 * HOUR
+    assert slowing.after_success(t) <= silent.after_success(t) * 1.02
+
+
 def test_one_hundred_percent_while_training_says_nothing_more() -> None:
     # 100/100 but still "started": the progress signal is exhausted, the prior takes over
     # (no burst of polls betting on an immediate finish).
