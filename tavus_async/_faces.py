@@ -17,7 +17,7 @@ from ._jobs import TrainingJob
 from ._models import Face, Replica
 from ._pages import Listing
 from ._training import FACES, REPLICAS, VoiceCatalog, _TrainingResource
-from ._validation import check_id, check_name
+from ._validation import CreateFields, check_id, check_name
 
 __all__ = ["FacesService", "ReplicasService"]
 
@@ -70,7 +70,7 @@ class FacesService(_TrainingResource[Face]):
             BadRequestError, AuthenticationError, RateLimitError: Tavus refused it.
             APIConnectionError: Tavus could not be reached (nothing was sent).
         """
-        return await self._create(
+        fields = CreateFields(
             name=face_name,
             train_video_url=train_video_url,
             train_image_url=train_image_url,
@@ -80,8 +80,9 @@ class FacesService(_TrainingResource[Face]):
             callback_url=callback_url,
             model_name=model_name,
             background_green_screen=background_green_screen,
-            validate_voice=validate_voice,
-            expect_callback=expect_callback,
+        )
+        return await self._create(
+            fields, validate_voice=validate_voice, expect_callback=expect_callback
         )
 
     def list(
@@ -173,7 +174,7 @@ class ReplicasService(_TrainingResource[Replica]):
         Raises:
             As :meth:`FacesService.create`.
         """
-        return await self._create(
+        fields = CreateFields(
             name=replica_name,
             train_video_url=train_video_url,
             train_image_url=train_image_url,
@@ -183,9 +184,10 @@ class ReplicasService(_TrainingResource[Replica]):
             callback_url=callback_url,
             model_name=model_name,
             background_green_screen=background_green_screen,
-            validate_voice=validate_voice,
             consent_video_url=consent_video_url,
-            expect_callback=expect_callback,
+        )
+        return await self._create(
+            fields, validate_voice=validate_voice, expect_callback=expect_callback
         )
 
     def list(

@@ -35,6 +35,7 @@ from ._pages import Listing, paginate
 from ._policies import PollPolicy
 from ._sansio import retry_after_from
 from ._validation import (
+    CreateFields,
     check_bool,
     check_choice,
     check_id,
@@ -131,39 +132,19 @@ class _TrainingResource(Generic[FaceT]):
 
     async def _create(
         self,
+        fields: CreateFields,
         *,
-        name: str | None,
-        train_video_url: str | None,
-        train_image_url: str | None,
-        voice_name: str | None,
-        default_voice_id: str | None,
-        auto_fix_training_image: bool | None,
-        callback_url: str | None,
-        model_name: str | None,
-        background_green_screen: bool | None,
         validate_voice: bool,
-        consent_video_url: str | None = None,
         expect_callback: bool | None = None,
     ) -> TrainingJob[FaceT]:
         n = self._naming
+        name, voice_name = fields.name, fields.voice_name
         if expect_callback is not None:
             check_bool("expect_callback", expect_callback)
-            if expect_callback and callback_url is None:
+            if expect_callback and fields.callback_url is None:
                 msg = "expect_callback=True needs a callback_url"
                 raise InvalidArgumentError(msg)
-        body = create_body(
-            name_field=n.name,
-            name=name,
-            train_video_url=train_video_url,
-            train_image_url=train_image_url,
-            voice_name=voice_name,
-            default_voice_id=default_voice_id,
-            auto_fix_training_image=auto_fix_training_image,
-            callback_url=callback_url,
-            model_name=model_name,
-            background_green_screen=background_green_screen,
-            consent_video_url=consent_video_url,
-        )
+        body = create_body(fields, name_field=n.name)
         self._http.check_open()
         if check_bool("validate_voice", validate_voice):
             if voice_name is None:
@@ -213,7 +194,7 @@ class _TrainingResource(Generic[FaceT]):
             source=self,
             hub=self._hub,
             status=created.status or FaceStatus.STARTED,
-            callback_url=callback_url,
+            callback_url=fields.callback_url,
             created_at=self._hub.policy.clock(),
             created_date=response.server_date,
             expect_callback=expect_callback,

@@ -12,9 +12,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
+
 from ._errors import InvalidArgumentError
 
 __all__ = [
+    "CreateFields",
     "MAX_NAME",
     "check_bool",
     "check_choice",
@@ -139,57 +142,66 @@ def check_timeout(name: str, value: Any, *, maximum: float) -> float:
     return float(value)
 
 
-def create_body(
-    *,
-    name_field: str,
-    name: str | None,
-    train_video_url: str | None,
-    train_image_url: str | None,
-    voice_name: str | None,
-    default_voice_id: str | None,
-    auto_fix_training_image: bool | None,
-    callback_url: str | None,
-    model_name: str | None,
-    background_green_screen: bool | None,
-    consent_video_url: str | None,
-) -> dict[str, Any]:
-    """Validate create arguments and build the JSON body (``None`` fields are dropped later)."""
-    if (train_video_url is None) == (train_image_url is None):
+@attrs.frozen(kw_only=True)
+class CreateFields:
+    """A create's fields as the caller gave them, under neutral names (checked by
+    :func:`create_body`): ``name`` is ``face_name`` or ``replica_name``."""
+
+    name: str | None = None
+    train_video_url: str | None = None
+    train_image_url: str | None = None
+    voice_name: str | None = None
+    default_voice_id: str | None = None
+    auto_fix_training_image: bool | None = None
+    callback_url: str | None = None
+    model_name: str | None = None
+    background_green_screen: bool | None = None
+    consent_video_url: str | None = None
+
+
+def create_body(fields: CreateFields, *, name_field: str) -> dict[str, Any]:
+    """Validate create arguments and build the JSON body (``None`` fields are dropped later).
+
+    Raises:
+        InvalidArgumentError: a missing, conflicting or malformed field.
+    """
+    f = fields
+    if (f.train_video_url is None) == (f.train_image_url is None):
         msg = "give exactly one of train_video_url or train_image_url"
         raise InvalidArgumentError(msg)
-    if voice_name is not None and default_voice_id is not None:
+    if f.voice_name is not None and f.default_voice_id is not None:
         msg = "give voice_name or default_voice_id, not both"
         raise InvalidArgumentError(msg)
-    if train_image_url is not None and voice_name is None and default_voice_id is None:
+    if f.train_image_url is not None and f.voice_name is None and f.default_voice_id is None:
         msg = "image training needs a voice: pass voice_name (a stock voice) or default_voice_id"
         raise InvalidArgumentError(msg)
-    if auto_fix_training_image is not None:
-        check_bool("auto_fix_training_image", auto_fix_training_image)
-        if train_image_url is None:
+    if f.auto_fix_training_image is not None:
+        check_bool("auto_fix_training_image", f.auto_fix_training_image)
+        if f.train_image_url is None:
             msg = "auto_fix_training_image applies only to image training (train_image_url)"
             raise InvalidArgumentError(msg)
     body: dict[str, Any] = {
-        "train_video_url": check_url("train_video_url", train_video_url)
-        if train_video_url is not None
+        "train_video_url": check_url("train_video_url", f.train_video_url)
+        if f.train_video_url is not None
         else None,
-        "train_image_url": check_url("train_image_url", train_image_url)
-        if train_image_url is not None
+        "train_image_url": check_url("train_image_url", f.train_image_url)
+        if f.train_image_url is not None
         else None,
-        "consent_video_url": check_url("consent_video_url", consent_video_url)
-        if consent_video_url is not None
+        "consent_video_url": check_url("consent_video_url", f.consent_video_url)
+        if f.consent_video_url is not None
         else None,
-        "voice_name": check_name("voice_name", voice_name) if voice_name is not None else None,
-        "default_voice_id": check_id("default_voice_id", default_voice_id)
-        if default_voice_id is not None
+        "voice_name": check_name("voice_name", f.voice_name) if f.voice_name is not None else None,
+        "default_voice_id": check_id("default_voice_id", f.default_voice_id)
+        if f.default_voice_id is not None
         else None,
-        "auto_fix_training_image": auto_fix_training_image,
-        "callback_url": check_url("callback_url", callback_url)
-        if callback_url is not None
+        "auto_fix_training_image": f.auto_fix_training_image,
+        "callback_url": check_url("callback_url", f.callback_url)
+        if f.callback_url is not None
         else None,
-        name_field: check_name(name_field, name) if name is not None else None,
-        "model_name": check_name("model_name", model_name) if model_name is not None else None,
+        name_field: check_name(name_field, f.name) if f.name is not None else None,
+        "model_name": check_name("model_name", f.model_name) if f.model_name is not None else None,
     }
-    if background_green_screen is not None:
-        check_bool("background_green_screen", background_green_screen)
-        body["properties"] = {"background_green_screen": background_green_screen}
+    if f.background_green_screen is not None:
+        check_bool("background_green_screen", f.background_green_screen)
+        body["properties"] = {"background_green_screen": f.background_green_screen}
     return body

@@ -10,7 +10,7 @@ import attrs
 from tavus_async._models import Face, TrainingCallback
 from tavus_async._policies import check_deadline
 from tavus_async._training import FACES
-from tavus_async._validation import check_choice, check_timeout, create_body
+from tavus_async._validation import CreateFields, check_choice, check_timeout, create_body
 
 #: The error type of a create that may have reached Tavus: look for the training first.
 CREATE_UNSURE = "TrainingMayHaveStartedError"
@@ -74,7 +74,7 @@ class TrainFaceRequest:
         # The same checks as faces.create(), so a bad request fails where it is made.
         arguments = self.create_arguments()
         arguments["name"] = arguments.pop("face_name")
-        create_body(name_field=FACES.name, consent_video_url=None, **arguments)
+        create_body(CreateFields(**arguments), name_field=FACES.name)
         check_choice("until", self.until, ("final", "preview"))
         if self.timeout is not None:
             check_deadline("timeout", self.timeout)
