@@ -72,7 +72,9 @@ async def paginate(
     there is no ``total_count``, on an empty page (one request more than a listing that
     trusts short pages, and no item missed behind a server's cap). It also stops on a page
     that repeats the previous one (a server that ignores ``page``). An item seen on an
-    earlier page (one that moved when an item was added while we read) is not yielded again.
+    earlier page (one that moved when an item was added while we read) is not yielded again,
+    nor counted towards ``total_count`` (a total that has not caught up with the addition
+    would otherwise end the listing one item early).
 
     ``on_page`` sees each page's response before its items are yielded (its ``Date``, say).
 
@@ -82,7 +84,6 @@ async def paginate(
     """
     previous: tuple[Any, ...] | None = None
     yielded: set[Any] = set()
-    seen = 0
     for page in range(1, MAX_PAGES + 1):
         response = await http.request(
             "GET", path, params={**params, "limit": page_size, "page": page}
@@ -104,6 +105,5 @@ async def paginate(
             if item_key not in yielded:
                 yielded.add(item_key)
                 yield item
-        seen += len(items)
-        if total is not None and seen >= total:
+        if total is not None and len(yielded) >= total:
             return
