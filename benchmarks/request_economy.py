@@ -89,7 +89,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("silent", _curve("silent"), SILENT),
     *(Shape(n, _curve(n), HARD) for n in (
         "stall_last", "hundred_early", "sigmoid", "ease_out", "asymptote", "coarse",
-        "jump_finish", "early_done", "stuck_low", "stages", "random",
+        "jump_finish", "early_done", "stops_at_90", "stuck_low", "stages", "random",
     )),
     Shape("resumed, realistic", _curve("realistic"), CLOCK, resumed=True),
     Shape("resumed, created_at 5 h old", _curve("realistic", created_at_skew=-5 * HOUR),

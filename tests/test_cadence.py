@@ -110,7 +110,7 @@ async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
     "curve",
     [
         *("silent", "stall_last", "hundred_early", "early_done", "asymptote"),
-        *("sigmoid", "ease_out", "stages"),
+        *("sigmoid", "ease_out", "stages", "stops_at_90"),
     ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
@@ -118,10 +118,12 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
 ) -> None:
     # Progress that never moves, sits on 99/100 or 100/100 for the last 40 % or 20 %, is
     # perfectly regular and still finishes at 60/100, creeps ever slower and finishes at
-    # 98/100 while the slowdown says the end is far, or promises the finish at every step
-    # of a slowing tail (sigmoid, ease-out) or of each of three stages: the same trainings
-    # are waited for by the default and by a fixed 120 s poller, which the default must
-    # match on both axes.
+    # 98/100 while the slowdown says the end is far, promises the finish at every step of a
+    # slowing tail (sigmoid, ease-out) or of each of three stages, or comes steadily to
+    # 90/100 and stops there for the last 10 % (a stall that says nothing of the finish:
+    # 69 s when it was watched at half the prior's density, 44 s at all of it): the same
+    # trainings are waited for by the default and by a fixed 120 s poller, which the
+    # default must match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
     assert ours_requests <= fixed_requests
@@ -558,6 +560,24 @@ def test_progress_with_a_record_of_slowness_never_thins_the_expected_window() ->
     assert model.slowdown > 1.4
     assert model.median() > 4 * HOUR
     assert slowing.after_success(t) <= silent.after_success(t) * 1.02
+
+
+def test_a_stall_never_thins_the_expected_window() -> None:
+    # Steady progress to 90/100 over three hours, then no change for twenty minutes: the
+    # forecast now comes from the stall, not from a rate, and has earned no discount on
+    # the window. It is watched as closely as silent progress would have it watched.
+    stalled, silent = Cadence(EXACT, PRIOR, start=0.0), Cadence(EXACT, PRIOR, start=0.0)
+    t = 0.0
+    while t < 3.3 * HOUR:
+        stalled.observe(t, _face(min(90, int(t / 120.0))), server_date=None)
+        silent.observe(t, _face(0), server_date=None)
+        stalled.after_success(t)
+        silent.after_success(t)
+        t += 60.0
+    model = stalled.belief.model
+    assert model is not None
+    assert model.stretched
+    assert stalled.after_success(t) <= silent.after_success(t) * 1.02
 
 
 def test_one_hundred_percent_while_training_says_nothing_more() -> None:

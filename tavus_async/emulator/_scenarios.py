@@ -111,6 +111,8 @@ CURVES: dict[str, Points] = {
     "coarse": ((0.0, 0), (0.25, 25), (0.5, 50), (0.75, 75)),
     "jump_finish": tuple((i / 100, i) for i in range(0, 91, 5)),
     "early_done": _line(0.0, 1.0, 0, 60),
+    # A steady approach that stops at 90/100 for the last 10 % and completes there.
+    "stops_at_90": _line(0.0, 0.9, 0, 90),
     "backwards": (*_line(0.0, 0.4, 0, 80), *_line(0.4, 1.0, 0, 99)),
     # Progress per stage: three stages, each from 0/100 to 99/100, each seeming to finish.
     "stages": tuple(point for k in range(3) for point in _line(k / 3, (k + 1) / 3, 0, 99)),
