@@ -111,6 +111,7 @@ async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
     [
         *("silent", "stall_last", "hundred_early", "early_done", "asymptote"),
         *("sigmoid", "ease_out", "stages", "stops_at_90"),
+        *("coarse", "jump_finish", "stuck_low", "random"),
     ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
@@ -121,7 +122,9 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     # 98/100 while the slowdown says the end is far, promises the finish at every step of a
     # slowing tail (sigmoid, ease-out) or of each of three stages, or comes steadily to
     # 90/100 and stops there for the last 10 % (a stall that says nothing of the finish:
-    # 69 s when it was watched at half the prior's density, 44 s at all of it): the same
+    # 69 s when it was watched at half the prior's density, 44 s at all of it), jumps 25
+    # points at a time, completes from 90/100 or sits at 10/100, or is a new random curve
+    # for every training (knots, grain, noise and last value drawn by the emulator): the same
     # trainings are waited for by the default and by a fixed 120 s poller, which the
     # default must match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
