@@ -103,8 +103,9 @@ FAMILY: tuple[Shape, ...] = (
           FAILURE),
     *(Shape(f"{n} {h:g} h", _curve(n), SWEEP, hours=(h * 0.99, h * 1.01))
       for n in ("silent", "realistic") for h in (1, 2, 5, 6)),
-    # Last, so that its draws of durations leave every other row's trainings as they were.
+    # Last, so that their draws of durations leave every other row's trainings as they were.
     Shape("stall_last_20", _curve("stall_last_20"), HARD),
+    Shape("stall_last_10", _curve("stall_last_10"), HARD),
 )  # fmt: skip
 
 

@@ -133,14 +133,17 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     assert ours_latency <= fixed_latency
 
 
-async def test_a_long_last_step_after_a_steady_climb_stays_near_a_fixed_poller_bill() -> None:
-    # 99/100 from 80 %: the last step is forecast as one more ~100 s step, and the finish
-    # stays due for minutes before the prior takes over. A known edge (docs/waiting.md): the
-    # latency beats a fixed 120 s poller's, the bill comes within 5 % of it (110 against 107
-    # on these trainings), not under it.
-    ours_requests, ours_latency = await _family("stall_last_20", PollPolicy())
-    fixed_requests, fixed_latency = await _family("stall_last_20", PollPolicy.fixed(120.0))
-    assert ours_requests <= 1.05 * fixed_requests
+@pytest.mark.parametrize("curve", ["stall_last_20", "stall_last_10"])
+async def test_a_long_last_step_after_a_steady_climb_stays_near_a_fixed_poller_bill(
+    curve: str,
+) -> None:
+    # 99/100 from 80 % or 90 %: the last step is forecast as one more ~100 s step, and the
+    # finish stays due for minutes before the prior takes over. A known edge
+    # (docs/waiting.md): the latency beats a fixed 120 s poller's, the bill comes within 6 %
+    # of it (110 and 113 against 107 on these trainings), not under it.
+    ours_requests, ours_latency = await _family(curve, PollPolicy())
+    fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
+    assert ours_requests <= 1.06 * fixed_requests
     assert ours_latency <= fixed_latency
 
 
