@@ -75,8 +75,12 @@ Point = tuple[float, float]  # (local time of the change, progress as a fraction
 KAPPA = 0.25
 #: Points of the table of the progress model weighed by the prior.
 TABLE = 48
-#: Log-spread of one step's length.
+#: Log-spread of one step's length: at most (uneven steps, or too few seen), and at least
+#: (however regular the steps before, the next may be longer).
 STEP_SPREAD = 0.7
+MIN_STEP_SPREAD = 0.45
+#: Recent intervals between changes whose regularity narrows the spread of a step.
+REGULAR_STEPS = 6
 #: A stalled step of length τ implies at least this many τ per remaining step.
 STALL = 1.5
 #: The first point whose change is judged against the rate predicted before it.
@@ -210,9 +214,10 @@ def progress_model(
     if last_p >= 1.0:
         return None
     remaining = max(0.01, 1.0 - last_p + noise)
-    rate = _slowest_rate(points, start, noise)
-    if rate is None:
+    rates = _credible_rates(points, start, noise)
+    if not rates:
         return None
+    rate = min(rates)
     increments = [b[1] - a[1] for a, b in itertools.pairwise(points) if b[1] > a[1]]
     increment = max(0.01, sum(increments[-RECENT_STEPS:]) / len(increments[-RECENT_STEPS:]))
     steps_left = max(1.0, remaining / increment)
@@ -222,7 +227,8 @@ def progress_model(
     by_stall = (steps_left - 1.0) * STALL * max(0.0, now - last_t - catch_up)
     median, stretched = max(by_rate, by_stall), by_stall > by_rate
     late = slowdown(points, start)
-    spread = math.sqrt(KAPPA * KAPPA + STEP_SPREAD * STEP_SPREAD / steps_left)
+    step_spread = _step_spread(points, rates)
+    spread = math.sqrt(KAPPA * KAPPA + step_spread * step_spread / steps_left)
     return ProgressModel(
         last_t,
         LogNormal(math.log(median * late), spread),
@@ -232,12 +238,34 @@ def progress_model(
     )
 
 
+def _step_spread(points: Sequence[Point], rates: Sequence[float]) -> float:
+    """Log-spread of one step's length: as narrow as recent steps were regular, at least
+    ``MIN_STEP_SPREAD``, and never narrower than the credible rates disagree (log of the
+    fastest over the slowest); ``STEP_SPREAD`` until ``REGULAR_STEPS`` intervals are seen."""
+    first = points[0][1]
+    moves = [p for p in points[1:] if p[1] > first][-(REGULAR_STEPS + 1) :]
+    logs = [math.log(r) for r in itertools.starmap(_rate, itertools.pairwise(moves)) if r > 0.0]
+    if len(logs) < REGULAR_STEPS:
+        return STEP_SPREAD
+    mean = sum(logs) / len(logs)
+    scatter = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    disagreement = math.log(max(rates) / min(rates))
+    return min(STEP_SPREAD, max(MIN_STEP_SPREAD, scatter, disagreement))
+
+
 def _slowest_rate(points: Sequence[Point], start: float | None, noise: float = 0.0) -> float | None:
     """The slowest credible rate of progress (fraction per second) up to the last change."""
+    rates = _credible_rates(points, start, noise)
+    return min(rates) if rates else None
+
+
+def _credible_rates(points: Sequence[Point], start: float | None, noise: float) -> list[float]:
+    """The rates of progress (fraction per second) up to the last change: since progress
+    first moved, since creation (when known), and over the recent past."""
     first = points[0][1]
     moves = [p for p in points[1:] if p[1] > first]
     if not moves:
-        return None
+        return []
     last_t, last_p = points[-1]
     rates: list[float] = []
     if len(moves) >= 2:
@@ -252,8 +280,7 @@ def _slowest_rate(points: Sequence[Point], start: float | None, noise: float = 0
     recent = points[first_recent:]
     if len(recent) >= 2:
         rates.append(_rate(recent[0], recent[-1]))
-    rates = [r for r in rates if r > 0.0]
-    return min(rates) if rates else None
+    return [r for r in rates if r > 0.0]
 
 
 def slowdown(points: Sequence[Point], start: float | None) -> float:

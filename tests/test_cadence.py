@@ -560,6 +560,27 @@ def test_progress_that_keeps_slowing_pushes_the_finish_later() -> None:
         assert model.median() - t > 1.3 * steps_left * last_step
 
 
+def test_the_last_step_is_as_uncertain_as_the_steps_before_were_uneven() -> None:
+    # At 99/100, the time to the finish is one more step. After a perfectly regular climb
+    # that step is forecast more narrowly than after uneven steps of the same mean rate;
+    # and a regular recent climb whose rate disagrees with the rate since creation (a face
+    # created hours before it began: a queue, or earlier stages) keeps the wide forecast.
+    def last_step_spread(steps: Sequence[float], start: float | None) -> float:
+        t, points = 0.0, [(0.0, 0.87)]
+        for k, step in enumerate(steps, start=1):
+            t += step
+            points.append((t, 0.87 + k / 100))
+        model = progress_model(points, start=start, now=t)
+        assert model is not None
+        return model.law.s
+
+    regular = last_step_spread([100.0] * 12, start=None)
+    uneven = last_step_spread([30.0, 170.0] * 6, start=None)
+    disagreeing = last_step_spread([100.0] * 12, start=-8 * HOUR)
+    assert regular < uneven
+    assert disagreeing == pytest.approx(uneven)
+
+
 def test_progress_with_a_record_of_slowness_never_thins_the_expected_window() -> None:
     # An S-curve's tail, each step 30 % longer than the one before, from 85/100 two hours
     # in: its stretched forecast puts the finish well after the expected window. The
