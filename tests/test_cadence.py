@@ -89,17 +89,23 @@ async def _await_sampling(job: TrainingJob[Face], every: float, sample: Callable
 DURATIONS = tuple(120.0 * (87 + 4 * k) + 6.0 + 12.0 * ((7 * k) % 10) for k in range(10))
 
 
-async def _family(curve: str, poll: PollPolicy) -> tuple[float, float]:
-    """Mean requests and latency of one policy over trainings of 2.9 to 4.1 hours."""
-    random.seed(11)  # the jitter: the same run every time
+async def _family(
+    curve: str, poll: PollPolicy, seeds: Sequence[int] = (11,)
+) -> tuple[float, float]:
+    """Mean requests and latency of one policy over trainings of 2.9 to 4.1 hours.
+
+    Each seed of the jitter waits for the ten trainings once, on a fresh emulator and client.
+    """
     results = []
-    async with (
-        Emulator(api_key=API_KEY, seed=3) as emu,
-        TavusClient(api_key=API_KEY, base_url=emu.url, poll=poll) as client,
-    ):
-        for seconds in DURATIONS:
-            scenario = Scenario(duration=seconds, curve=curve)
-            results.append(await _train(emu, client, f"{curve} {seconds}", scenario))
+    for seed in seeds:
+        random.seed(seed)  # the jitter: the same run every time
+        async with (
+            Emulator(api_key=API_KEY, seed=3) as emu,
+            TavusClient(api_key=API_KEY, base_url=emu.url, poll=poll) as client,
+        ):
+            for seconds in DURATIONS:
+                scenario = Scenario(duration=seconds, curve=curve)
+                results.append(await _train(emu, client, f"{curve} {seconds}", scenario))
     return statistics.fmean(r[2] for r in results), statistics.fmean(r[1] for r in results)
 
 
@@ -134,16 +140,19 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
 
 
 @pytest.mark.parametrize("curve", ["stall_last_20", "stall_last_10"])
-async def test_a_long_last_step_after_a_steady_climb_stays_near_a_fixed_poller_bill(
+async def test_a_long_last_step_after_a_steady_climb_costs_no_more_than_a_fixed_poller(
     curve: str,
 ) -> None:
-    # 99/100 from 80 % or 90 %: the last step is forecast as one more ~100 s step, and the
-    # finish stays due for minutes before the prior takes over. A known edge
-    # (docs/waiting.md): the latency beats a fixed 120 s poller's, the bill comes within 6 %
-    # of it (110 and 113 against 107 on these trainings), not under it.
-    ours_requests, ours_latency = await _family(curve, PollPolicy())
-    fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
-    assert ours_requests <= 1.06 * fixed_requests
+    # 99/100 from 80 % or 90 %, after a climb of even steps: the last step is forecast as
+    # one more such step, as narrowly as the steps were even, so the forecast fails within
+    # minutes and hands over to the prior (when every last step was as uncertain as uneven
+    # steps make it, about 35 polls 10-25 s apart came first: 110 and 113 requests against
+    # a fixed 120 s poller's 107). Three seeds of the jitter, thirty trainings: one seed's
+    # ten alone range from 31 to 64 s on the first curve.
+    seeds = (11, 12, 13)
+    ours_requests, ours_latency = await _family(curve, PollPolicy(), seeds)
+    fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0), seeds)
+    assert ours_requests <= fixed_requests
     assert ours_latency <= fixed_latency
 
 
