@@ -21,7 +21,11 @@ change is dated at the midpoint between the poll that saw it and the one before.
   is one more step of the size this job's recent changes have had;
 * its log-spread is ``√(κ² + σ_step²/k)`` for ``k`` steps left: a single last step is as
   uncertain as step lengths are, a long way to go averages out, and the rate itself is only
-  known to ``κ``;
+  known to ``κ``. ``σ_step`` is the scatter of the recent rates between changes, from 0.45
+  (even steps: a last step that does not come in about twice the usual time hands over to
+  the prior within minutes) to 0.7 (uneven steps, few of them, or credible rates that
+  disagree, such as a rate since creation far below the recent one: a queue, earlier
+  stages);
 * a step that has already lasted ``τ`` caps the rate. With ``k ≥ 2`` steps left, the median
   is at least ``1.5 (k - 1) τ``. Such a *stretched* prediction comes from a stall, not from a
   rate, so it is priced like the prior (see :mod:`tavus_async._cadence`);
