@@ -79,9 +79,9 @@ Point = tuple[float, float]  # (local time of the change, progress as a fraction
 KAPPA = 0.25
 #: Points of the table of the progress model weighed by the prior.
 TABLE = 48
-#: Log-spread of one step's length: at most (uneven steps, or too few seen), and at least
-#: (however regular the steps before, the next may be longer).
+#: Log-spread of one step's length, at most (uneven steps, or too few seen)...
 STEP_SPREAD = 0.7
+#: ...and at least (however even the steps before, the next may be longer).
 MIN_STEP_SPREAD = 0.45
 #: Recent intervals between changes whose regularity narrows the spread of a step.
 REGULAR_STEPS = 6

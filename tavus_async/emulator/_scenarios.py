@@ -101,11 +101,9 @@ CURVES: dict[str, Points] = {
     "silent": ((0.0, 0),),
     "queue_first": ((0.0, 0), *_line(0.3, 1.0, 1, 99)),
     "stall_last": _line(0.0, 0.6, 0, 99),
-    # 99/100 from 80 %: a last step as long as 25 of the steps before it, late enough that a
-    # stall there is plausible (the cadence's costliest stall: see docs/waiting.md).
+    # 99/100 from 80 % or 90 %: a last step as long as 25 or 12 of the even steps before it,
+    # late enough that a stall there is plausible (see "a long last step" in docs/waiting.md).
     "stall_last_20": _line(0.0, 0.8, 0, 99),
-    # 99/100 from 90 %: the same climb, a shorter stall (12 steps' worth) that the cadence
-    # forecasts as ending sooner still; with stall_last_20, the edge of its request bill.
     "stall_last_10": _line(0.0, 0.9, 0, 99),
     "hundred_early": _line(0.0, 0.8, 0, 100),
     "stall_mid": (*_line(0.0, 0.25, 0, 50), *_line(0.65, 1.0, 51, 99)),
