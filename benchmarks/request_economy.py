@@ -106,6 +106,10 @@ FAMILY: tuple[Shape, ...] = (
     # Last, so that their draws of durations leave every other row's trainings as they were.
     Shape("stall_last_20", _curve("stall_last_20"), HARD),
     Shape("stall_last_10", _curve("stall_last_10"), HARD),
+    Shape("resumed mid-way, silent", _curve("silent"), CLOCK, resumed=True, midway=True),
+    Shape("resumed mid-way, stall_last", _curve("stall_last"), CLOCK, resumed=True,
+          midway=True),
+    Shape("accelerating", _curve("accelerating"), HARD),
 )  # fmt: skip
 
 

@@ -14,7 +14,11 @@ own (local, monotonic) clock:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
     weighed against an unknown start by the survival each predicted since the last poll,
-    starting from even odds; once it is the less likely, it is dropped;
+    starting from even odds. Once it is the less likely, the start no longer informs
+    progress (:attr:`Anchor.trusted`), but the duration prior stays a mixture of both, each
+    weighed by the survival it predicted (a training resumed late that simply runs long is
+    still watched where its finish is due); once it is all but ruled out (log-odds below
+    ``DROP``), it is dropped;
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
     four (plus an hour) is trusted to mean clock trouble;
@@ -44,6 +48,10 @@ FACTOR, MARGIN = 4.0, 3600.0
 CHANGES, SPAN = 3, 600.0
 #: Prior odds (log) of a server-derived start against an unknown one: even.
 ODDS = 0.0
+#: The share of a contested server-derived start in the prior, as of the first read.
+SHARE = 1.0 / (1.0 + math.exp(-ODDS))
+#: Log-odds below which a server-derived start is dropped altogether (about one in a thousand).
+DROP = -7.0
 _TINY = 1e-300
 
 
@@ -53,7 +61,8 @@ class Anchor:
     __slots__ = ("_skew", "evidence", "skew_sample", "source", "start")
 
     def __init__(self, start: float | None = None, *, clock_skew: float | None = None) -> None:
-        #: Local clock time at which the face was created, when known.
+        #: Local clock time at which the face was created, when known (a server's claim,
+        #: while it is weighed against an unknown age: see :attr:`trusted`).
         self.start = start
         #: "local", "server", "observed", "distrusted", or None before the first read.
         self.source: str | None = "local" if start is not None else None
@@ -98,8 +107,20 @@ class Anchor:
             / max(prior.residual_sf(before - first_seen), _TINY)
         )
         self.evidence += anchored - unanchored
-        if self.evidence < 0.0:
+        if self.evidence < DROP:
             self.start, self.source = None, "distrusted"
+
+    @property
+    def trusted(self) -> float | None:
+        """The start, unless it is a server's that the polls have made the less likely."""
+        if self.source == "server" and self.evidence < 0.0:
+            return None
+        return self.start
+
+    @property
+    def contested(self) -> bool:
+        """A server-derived start still weighed against an unknown one."""
+        return self.source == "server" and self.start is not None
 
     def check(
         self, points: Sequence[tuple[float, float]], first_seen: float | None, now: float

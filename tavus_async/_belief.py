@@ -13,7 +13,8 @@ The finish is a mixture (:meth:`Belief.mixture`) of
   has seen on its own creations, checked against the progress observed, and dropped when
   implausible. With no start, the time left is the prior's form for a training of unknown
   age (even odds of one created just before the first read, and of one caught at a random
-  moment);
+  moment). A server's start that silent progress cannot judge is mixed with that form, each
+  weighed by the survival it predicted since the first read;
 * the **progress model**, weighed by the prior (Bayes' rule), by its plausibility and by its
   track record (:func:`~tavus_async._estimate.progress_weight`). It is fed the highest
   reading's change points, and the noise of the readings below it (a running median).
@@ -26,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ._anchor import Anchor
+from ._anchor import SHARE, Anchor
 from ._estimate import (
     FORGIVE,
     RESTART,
@@ -90,8 +91,8 @@ class Belief:
 
     @property
     def start(self) -> float | None:
-        """Local clock time at which the face was created, when known."""
-        return self.anchor.start
+        """Local clock time at which the face was created, when known and trusted."""
+        return self.anchor.trusted
 
     def observe(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
         """Take in a successful read of ``face`` at ``now``."""
@@ -156,19 +157,32 @@ class Belief:
 
     def prior_sf(self, t: float) -> float:
         """The prior's chance that the training is still running at local time ``t``."""
-        if self.start is not None:
-            return self.prior.sf(t - self.start)
-        origin = self.first_seen if self.first_seen is not None else t
-        return self.prior.residual_sf(t - origin)
+        return self.prior_sf_pdf(t)[0]
 
     def prior_sf_pdf(self, t: float) -> tuple[float, float]:
-        """The prior's survival and density of the finish at local time ``t``."""
-        if self.start is not None:
-            age = t - self.start
-            return self.prior.sf(age), self.prior.pdf(age)
-        origin = self.first_seen if self.first_seen is not None else t
-        r = t - origin
-        return self.prior.residual_sf(r), self.prior.residual_pdf(r)
+        """The prior's survival and density of the finish at local time ``t``.
+
+        From a start this client knows: the prior's. From none: the prior's form for a
+        training of unknown age, from the first read. From a server-derived start still
+        weighed against an unknown one: their mixture, each part as it stood at the first
+        read, so that the survival each predicts since then weighs it.
+        """
+        anchor, prior, first = self.anchor, self.prior, self.first_seen
+        if anchor.contested and first is not None:
+            claim = anchor.start
+            assert claim is not None
+            w = SHARE / max(prior.sf(first - claim), _TINY)
+            u = 1.0 - SHARE
+            r = t - first
+            return (
+                w * prior.sf(t - claim) + u * prior.residual_sf(r),
+                w * prior.pdf(t - claim) + u * prior.residual_pdf(r),
+            )
+        start = anchor.start
+        if start is not None:
+            return prior.sf(t - start), prior.pdf(t - start)
+        origin = first if first is not None else t
+        return prior.residual_sf(t - origin), prior.residual_pdf(t - origin)
 
     def progress_model(self, now: float) -> ProgressModel | None:
         """What progress predicts as of ``now``, weighed by the prior when the start is known."""

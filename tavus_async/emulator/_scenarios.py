@@ -121,6 +121,9 @@ CURVES: dict[str, Points] = {
     # Progress per stage: three stages, each from 0/100 to 99/100, each seeming to finish.
     "stages": tuple(point for k in range(3) for point in _line(k / 3, (k + 1) / 3, 0, 99)),
     "stuck_low": ((0.0, 0), (0.05, 10)),
+    # Accelerating (progress as the square of time): every rate seen so far is slower than
+    # the one to come, so a forecast from it places the finish too late.
+    "accelerating": _sampled(lambda x: x * x),
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
 #: Curves drawn per face from its seed (see :func:`make_curve`).
