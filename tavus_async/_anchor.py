@@ -96,7 +96,9 @@ class Anchor:
             self.start, self.source = None, "distrusted"
 
     def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
-        """Survival evidence: a server-derived start that outlives its own prediction goes."""
+        """Survival evidence: a server-derived start that outlives its own prediction loses
+        ground against an unknown one (and with it, its share of the prior: see
+        :meth:`~tavus_async._belief.Belief.prior_sf_pdf`); all but ruled out, it goes."""
         if self.source != "server" or self.start is None:
             return
         anchored = math.log(
