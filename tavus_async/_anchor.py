@@ -13,12 +13,13 @@ own (local, monotonic) clock:
   (:meth:`Anchor.distrust`, from the cadence), and on either of two kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
-    weighed against an unknown start by the survival each predicted since the last poll,
-    starting from even odds. Once it is the less likely, the start no longer informs
-    progress (:attr:`Anchor.trusted`), but the duration prior stays a mixture of both, each
-    weighed by the survival it predicted (a training resumed late that simply runs long is
-    still watched where its finish is due); once it is all but ruled out (log-odds below
-    ``DROP``), it is dropped;
+    weighed against an unknown start by the survival each predicted: from even odds, times
+    the prior's chance that a face of the age it claims is still training (an unknown age
+    is, by its form, one the face trains at), then at every poll. Once it is the less
+    likely, the start no longer informs progress (:attr:`Anchor.trusted`), but the duration
+    prior stays a mixture of both, in which the same survival weighs each (a training
+    resumed late that simply runs long is still watched where its finish is due); once it
+    is all but ruled out (log-odds below ``DROP``), it is dropped;
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
     four (plus an hour) is trusted to mean clock trouble;
@@ -72,7 +73,15 @@ class Anchor:
         self.evidence = ODDS
         self._skew = clock_skew
 
-    def read(self, now: float, face: Face, server_date: dt.datetime | None, *, first: bool) -> None:
+    def read(
+        self,
+        now: float,
+        face: Face,
+        server_date: dt.datetime | None,
+        prior: DurationPrior,
+        *,
+        first: bool,
+    ) -> None:
         """Take in what a read of the face says about its age (``first``: the first read)."""
         created = face.created_at
         if created is None or server_date is None:
@@ -87,6 +96,9 @@ class Anchor:
         age = server_age - (self._skew or 0.0)
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
+            # The server's age is a story in which the face is still training at that age:
+            # as likely as the prior says. An unknown age is, by its form, one it trains at.
+            self.evidence += math.log(max(prior.sf(max(age, 0.0)), _TINY))
         else:
             self.source = "distrusted"
 

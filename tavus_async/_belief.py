@@ -96,7 +96,7 @@ class Belief:
 
     def observe(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
         """Take in a successful read of ``face`` at ``now``."""
-        self.anchor.read(now, face, server_date, first=self.first_seen is None)
+        self.anchor.read(now, face, server_date, self.prior, first=self.first_seen is None)
         if self.first_seen is None:
             self.first_seen = now
         before, self.last_poll = self.last_poll, now
@@ -164,19 +164,19 @@ class Belief:
 
         From a start this client knows: the prior's. From none: the prior's form for a
         training of unknown age, from the first read. From a server-derived start still
-        weighed against an unknown one: their mixture, each part as it stood at the first
-        read, so that the survival each predicts since then weighs it.
+        weighed against an unknown one: their mixture, at the odds ``SHARE``, in which the
+        survival each predicts weighs it: the server's from creation (a face said to be
+        eight hours old and still training is a story the prior finds unlikely), the
+        unknown age's from the first read (by its form, an age the face trains at).
         """
         anchor, prior, first = self.anchor, self.prior, self.first_seen
         if anchor.contested and first is not None:
             claim = anchor.start
             assert claim is not None
-            w = SHARE / max(prior.sf(first - claim), _TINY)
-            u = 1.0 - SHARE
-            r = t - first
+            r, u = t - first, 1.0 - SHARE
             return (
-                w * prior.sf(t - claim) + u * prior.residual_sf(r),
-                w * prior.pdf(t - claim) + u * prior.residual_pdf(r),
+                SHARE * prior.sf(t - claim) + u * prior.residual_sf(r),
+                SHARE * prior.pdf(t - claim) + u * prior.residual_pdf(r),
             )
         start = anchor.start
         if start is not None:
