@@ -13,13 +13,14 @@ own (local, monotonic) clock:
   (:meth:`Anchor.distrust`, from the cadence), and on either of two kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
-    weighed against an unknown start by the survival each predicted: from even odds, times
-    the prior's chance that a face of the age it claims is still training (an unknown age
-    is, by its form, one the face trains at), then at every poll. Once it is the less
-    likely, the start no longer informs progress (:attr:`Anchor.trusted`), but the duration
-    prior stays a mixture of both, in which the same survival weighs each (a training
-    resumed late that simply runs long is still watched where its finish is due); once it
-    is all but ruled out (log-odds below ``DROP``), it is dropped;
+    weighed against an unknown start by the survival each predicted since the first read,
+    from even odds. Once the polls have made it the less likely, the start no longer
+    informs progress (:attr:`Anchor.trusted`), but the duration prior stays a mixture of
+    both (see :meth:`~tavus_async._belief.Belief.prior_sf_pdf`), in which the server's age
+    also counts the prior's chance that a face that old is still training: a training
+    resumed late that simply runs long is still watched where its finish is due, and an
+    age the prior finds absurd weighs little. All but ruled out (log-odds below ``DROP``),
+    it is dropped;
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
     four (plus an hour) is trusted to mean clock trouble;
@@ -49,7 +50,7 @@ FACTOR, MARGIN = 4.0, 3600.0
 CHANGES, SPAN = 3, 600.0
 #: Prior odds (log) of a server-derived start against an unknown one: even.
 ODDS = 0.0
-#: The share of a contested server-derived start in the prior, as of the first read.
+#: The share of a server-derived start the polls have made the less likely in the prior.
 SHARE = 1.0 / (1.0 + math.exp(-ODDS))
 #: Log-odds below which a server-derived start is dropped altogether (about one in a thousand).
 DROP = -7.0
@@ -73,15 +74,7 @@ class Anchor:
         self.evidence = ODDS
         self._skew = clock_skew
 
-    def read(
-        self,
-        now: float,
-        face: Face,
-        server_date: dt.datetime | None,
-        prior: DurationPrior,
-        *,
-        first: bool,
-    ) -> None:
+    def read(self, now: float, face: Face, server_date: dt.datetime | None, *, first: bool) -> None:
         """Take in what a read of the face says about its age (``first``: the first read)."""
         created = face.created_at
         if created is None or server_date is None:
@@ -96,9 +89,6 @@ class Anchor:
         age = server_age - (self._skew or 0.0)
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
-            # The server's age is a story in which the face is still training at that age:
-            # as likely as the prior says. An unknown age is, by its form, one it trains at.
-            self.evidence += math.log(max(prior.sf(max(age, 0.0)), _TINY))
         else:
             self.source = "distrusted"
 
@@ -126,20 +116,17 @@ class Anchor:
 
     @property
     def trusted(self) -> float | None:
-        """The start, unless it is a server's that the polls have made the less likely."""
+        """The start, unless it is a server's that the polls since the first read have made
+        the less likely."""
         if self.source == "server" and self.evidence < 0.0:
             return None
         return self.start
 
-    @property
-    def contested(self) -> bool:
-        """A server-derived start still weighed against an unknown one."""
-        return self.source == "server" and self.start is not None
-
     def check(
         self, points: Sequence[tuple[float, float]], first_seen: float | None, now: float
     ) -> None:
-        """Progress as a witness of the age: overrules a contradicted or missing start."""
+        """Progress as a witness of the age: overrules a contradicted, missing or doubted
+        start (a server's that the polls have made the less likely, as when dropped)."""
         if self.source in ("local", "observed"):
             return
         moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
@@ -149,8 +136,8 @@ class Anchor:
         if rate <= 0.0:
             return
         explained = moves[-1][1] / rate + (now - moves[-1][0])
-        if self.source == "server" and self.start is not None:
-            claimed = now - self.start
+        if self.trusted is not None:
+            claimed = now - self.trusted
             if explained / FACTOR - MARGIN <= claimed <= FACTOR * explained + MARGIN:
                 return
         observed = now - explained

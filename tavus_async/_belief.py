@@ -96,7 +96,7 @@ class Belief:
 
     def observe(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
         """Take in a successful read of ``face`` at ``now``."""
-        self.anchor.read(now, face, server_date, self.prior, first=self.first_seen is None)
+        self.anchor.read(now, face, server_date, first=self.first_seen is None)
         if self.first_seen is None:
             self.first_seen = now
         before, self.last_poll = self.last_poll, now
@@ -162,27 +162,27 @@ class Belief:
     def prior_sf_pdf(self, t: float) -> tuple[float, float]:
         """The prior's survival and density of the finish at local time ``t``.
 
-        From a start this client knows: the prior's. From none: the prior's form for a
-        training of unknown age, from the first read. From a server-derived start still
-        weighed against an unknown one: their mixture, at the odds ``SHARE``, in which the
-        survival each predicts weighs it: the server's from creation (a face said to be
-        eight hours old and still training is a story the prior finds unlikely), the
-        unknown age's from the first read (by its form, an age the face trains at).
+        From a start this client trusts: the prior's. From none: the prior's form for a
+        training of unknown age, from the first read. From a server's start that the polls
+        have made the less likely, not yet ruled out: a mixture of the two at the odds
+        ``SHARE``, in which survival weighs each part: the server's counted from creation
+        (a face said to be eight hours old and still training is a story the prior finds
+        unlikely), the unknown age's from the first read (by its form, an age the face
+        trains at).
         """
-        anchor, prior, first = self.anchor, self.prior, self.first_seen
-        if anchor.contested and first is not None:
-            claim = anchor.start
-            assert claim is not None
-            r, u = t - first, 1.0 - SHARE
-            return (
-                SHARE * prior.sf(t - claim) + u * prior.residual_sf(r),
-                SHARE * prior.pdf(t - claim) + u * prior.residual_pdf(r),
-            )
-        start = anchor.start
+        prior, first = self.prior, self.first_seen
+        start = self.anchor.trusted
         if start is not None:
             return prior.sf(t - start), prior.pdf(t - start)
-        origin = first if first is not None else t
-        return prior.residual_sf(t - origin), prior.residual_pdf(t - origin)
+        r = t - (first if first is not None else t)
+        claim = self.anchor.start
+        if claim is None:
+            return prior.residual_sf(r), prior.residual_pdf(r)
+        u = 1.0 - SHARE
+        return (
+            SHARE * prior.sf(t - claim) + u * prior.residual_sf(r),
+            SHARE * prior.pdf(t - claim) + u * prior.residual_pdf(r),
+        )
 
     def progress_model(self, now: float) -> ProgressModel | None:
         """What progress predicts as of ``now``, weighed by the prior when the start is known."""
