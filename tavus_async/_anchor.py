@@ -66,7 +66,8 @@ class Anchor:
         #: Local clock time at which the face was created, when known (a server's claim,
         #: while it is weighed against an unknown age: see :attr:`trusted`).
         self.start = start
-        #: "local", "server", "observed", "distrusted", or None before the first read.
+        #: "local", "server", "doubted" (a server's that the polls made the less likely),
+        #: "observed", "distrusted", or None before the first read.
         self.source: str | None = "local" if start is not None else None
         #: Server age minus our own, on a face this client created (for the client).
         self.skew_sample: float | None = None
@@ -94,14 +95,14 @@ class Anchor:
 
     def distrust(self) -> None:
         """Drop a server-derived start: the server's ``Date`` turned out not to keep time."""
-        if self.source == "server":
+        if self.source in ("server", "doubted"):
             self.start, self.source = None, "distrusted"
 
     def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
         """Survival evidence: a server-derived start that outlives its own prediction loses
         ground against an unknown one (and with it, its share of the prior: see
         :meth:`~tavus_async._belief.Belief.prior_sf_pdf`); all but ruled out, it goes."""
-        if self.source != "server" or self.start is None:
+        if self.source not in ("server", "doubted") or self.start is None:
             return
         anchored = math.log(
             max(prior.sf(now - self.start), _TINY) / max(prior.sf(before - self.start), _TINY)
@@ -113,14 +114,17 @@ class Anchor:
         self.evidence += anchored - unanchored
         if self.evidence < DROP:
             self.start, self.source = None, "distrusted"
+        elif self.evidence < 0.0:
+            # Doubted for good, as it was dropped for good: a start that comes back into
+            # favour late (an unknown age's hazard rises past the claim's) would otherwise
+            # inform progress again, and teach the client an 11-hour training.
+            self.source = "doubted"
 
     @property
     def trusted(self) -> float | None:
         """The start, unless it is a server's that the polls since the first read have made
-        the less likely."""
-        if self.source == "server" and self.evidence < 0.0:
-            return None
-        return self.start
+        the less likely (``doubted``)."""
+        return None if self.source == "doubted" else self.start
 
     def check(
         self, points: Sequence[tuple[float, float]], first_seen: float | None, now: float

@@ -13,8 +13,9 @@ The finish is a mixture (:meth:`Belief.mixture`) of
   has seen on its own creations, checked against the progress observed, and dropped when
   implausible. With no start, the time left is the prior's form for a training of unknown
   age (even odds of one created just before the first read, and of one caught at a random
-  moment). A server's start that silent progress cannot judge is mixed with that form, each
-  weighed by the survival it predicted since the first read;
+  moment). A server's start that the polls have made less likely than that form, and that
+  progress cannot witness, is mixed with it rather than dropped (see
+  :meth:`Belief.prior_sf_pdf`);
 * the **progress model**, weighed by the prior (Bayes' rule), by its plausibility and by its
   track record (:func:`~tavus_async._estimate.progress_weight`). It is fed the highest
   reading's change points, and the noise of the readings below it (a running median).
