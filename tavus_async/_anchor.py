@@ -23,7 +23,11 @@ own (local, monotonic) clock:
     it is dropped;
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
-    four (plus an hour) is trusted to mean clock trouble;
+    four (plus an hour) is trusted to mean clock trouble, whether the server's age is
+    trusted or doubted. A doubted age that progress explains within a quarter is
+    **witnessed**: trusted again, for good. An age the prior finds implausible for a face
+    still training (ten or twenty hours, from a curve creeping towards its end) witnesses
+    nothing;
 
 * **observed**: the age progress explains, when the server's is unknown or was dropped;
 * **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
@@ -46,6 +50,11 @@ MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0
 #: A server-derived age more than this factor (plus the margin, seconds) away from the age
 #: progress explains means the server's clocks cannot be trusted for this job.
 FACTOR, MARGIN = 4.0, 3600.0
+#: Survival below which the prior finds an age that progress explains implausible (for the
+#: default prior, ages past about 8.5 h): a bending curve, not a witness.
+PLAUSIBLE = 0.01
+#: A doubted server age within this factor of the age progress explains is trusted again.
+CONFIRM = 1.25
 #: Changes and span (seconds) needed before progress can witness the age.
 CHANGES, SPAN = 3, 600.0
 #: Prior odds (log) of a server-derived start against an unknown one: even.
@@ -67,7 +76,8 @@ class Anchor:
         #: while it is weighed against an unknown age: see :attr:`trusted`).
         self.start = start
         #: "local", "server", "doubted" (a server's that the polls made the less likely),
-        #: "observed", "distrusted", or None before the first read.
+        #: "witnessed" (a doubted one progress explains), "observed", "distrusted", or None
+        #: before the first read.
         self.source: str | None = "local" if start is not None else None
         #: Server age minus our own, on a face this client created (for the client).
         self.skew_sample: float | None = None
@@ -95,7 +105,7 @@ class Anchor:
 
     def distrust(self) -> None:
         """Drop a server-derived start: the server's ``Date`` turned out not to keep time."""
-        if self.source in ("server", "doubted"):
+        if self.source in ("server", "doubted", "witnessed"):
             self.start, self.source = None, "distrusted"
 
     def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
@@ -127,11 +137,16 @@ class Anchor:
         return None if self.source == "doubted" else self.start
 
     def check(
-        self, points: Sequence[tuple[float, float]], first_seen: float | None, now: float
+        self,
+        prior: DurationPrior,
+        points: Sequence[tuple[float, float]],
+        first_seen: float | None,
+        now: float,
     ) -> None:
-        """Progress as a witness of the age: overrules a contradicted, missing or doubted
-        start (a server's that the polls have made the less likely, as when dropped)."""
-        if self.source in ("local", "observed"):
+        """Progress as a witness of the age: overrules a contradicted or missing start,
+        and restores a doubted one it explains. An age the prior finds implausible for a
+        face still training is no witness (a bending curve's: progress over a late rate)."""
+        if self.source in ("local", "observed", "witnessed"):
             return
         moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
         if len(moves) < CHANGES or moves[-1][0] - moves[0][0] < SPAN:
@@ -140,8 +155,13 @@ class Anchor:
         if rate <= 0.0:
             return
         explained = moves[-1][1] / rate + (now - moves[-1][0])
-        if self.trusted is not None:
-            claimed = now - self.trusted
+        if prior.sf(explained) < PLAUSIBLE:
+            return
+        if self.start is not None:
+            claimed = now - self.start
+            if self.source == "doubted" and explained / CONFIRM <= claimed <= CONFIRM * explained:
+                self.source = "witnessed"
+                return
             if explained / FACTOR - MARGIN <= claimed <= FACTOR * explained + MARGIN:
                 return
         observed = now - explained

@@ -154,7 +154,7 @@ class Belief:
 
     def check_anchor(self, now: float) -> None:
         """Let the progress observed overrule a contradicted or missing creation time."""
-        self.anchor.check(self.points, self.first_seen, now)
+        self.anchor.check(self.prior, self.points, self.first_seen, now)
 
     def prior_sf(self, t: float) -> float:
         """The prior's chance that the training is still running at local time ``t``."""

@@ -345,6 +345,60 @@ async def test_a_late_resume_that_runs_long_is_still_watched_where_it_is_due(
     assert len(times) <= (hours - resumed_at) * HOUR / 60.0
 
 
+@pytest.mark.parametrize("curve", ["linear", "realistic", "asymptote", "random"])
+@pytest.mark.parametrize("resumed_at", [0.6, 0.75])
+async def test_progress_never_replaces_a_right_age_with_a_wrong_one(
+    curve: str, resumed_at: float
+) -> None:
+    # A face resumed late with the clocks right outlives what its age predicts, and the
+    # polls doubt that age. Progress may then restore it (it explains the same age), or
+    # leave it doubted; it must not put in its place the age of a bending curve (progress
+    # over its recent rate): that read 1.6 h for a realistic face 2.9 h old, 11 h for one
+    # creeping towards 98/100, and the finish was then looked for in the wrong place.
+    random.seed(1)  # the jitter
+    duration = 3.5 * HOUR
+    async with Emulator(api_key=API_KEY, seed=3) as emu:
+        emu.add_rule(Rule(name_contains="late", scenario=Scenario(curve=curve, duration=duration)))
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
+            created = await creator.faces.create(train_video_url=VIDEO, face_name="late")
+        await asyncio.sleep(resumed_at * duration)
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
+            job = client.faces.job(created.face_id)
+            ages: list[tuple[float, float]] = []
+
+            def sample() -> None:
+                if job.age is not None:
+                    ages.append((emu.now(), job.age))
+
+            await _await_sampling(job, 60.0, sample)
+    # The face was created at emulated time 0: its true age is the emulator's clock.
+    assert ages or curve != "linear"  # a straight climb restores it, or never doubts it
+    assert all(abs(age - now) < 60.0 for now, age in ages)
+
+
+def test_progress_that_explains_a_doubted_age_restores_it() -> None:
+    # A server's age that survival has made the less likely is trusted again when progress
+    # explains the same age (within a quarter); an age progress explains twice over is
+    # left doubted (curves bend); one it explains more than four times over is replaced.
+    def doubted(claimed_age: float, explained_age: float) -> Anchor:
+        # Half an hour of steady progress (0.05 of it) whose rate explains explained_age.
+        anchor, now, rate = Anchor(), 3 * HOUR, 0.05 / 1800.0
+        anchor.start, anchor.source = now - claimed_age, "doubted"
+        points = [(now - 300.0 * i, (explained_age - 300.0 * i) * rate) for i in range(6, -1, -1)]
+        anchor.check(PRIOR, points, points[0][0], now)
+        return anchor
+
+    restored = doubted(3 * HOUR, 3.5 * HOUR)
+    assert (restored.source, restored.trusted) == ("witnessed", 0.0)
+    bent = doubted(3 * HOUR, 6 * HOUR)
+    assert (bent.source, bent.trusted, bent.start) == ("doubted", None, 0.0)
+    wrong = doubted(6 * HOUR, HOUR)
+    assert (wrong.source, wrong.trusted) == ("observed", 2 * HOUR)
+    # Progress that explains an age of 19 h is a bending curve, not a witness.
+    absurd = doubted(3 * HOUR, 19 * HOUR)
+    assert (absurd.source, absurd.start) == ("doubted", 0.0)
+
+
 async def test_a_date_that_does_not_keep_time_is_not_a_clock() -> None:
     # A server on virtual time whose Date is the machine's real clock: three virtual hours
     # in, its created_at (emulated) against its Date (real) says the face is brand new.
