@@ -110,6 +110,8 @@ FAMILY: tuple[Shape, ...] = (
     Shape("resumed mid-way, stall_last", _curve("stall_last"), CLOCK, resumed=True,
           midway=True),
     Shape("accelerating", _curve("accelerating"), HARD),
+    Shape("resumed mid-way, realistic", _curve("realistic"), CLOCK, resumed=True, midway=True),
+    Shape("resumed mid-way, asymptote", _curve("asymptote"), CLOCK, resumed=True, midway=True),
 )  # fmt: skip
 
 
