@@ -24,10 +24,11 @@ own (local, monotonic) clock:
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
     four (plus an hour) is trusted to mean clock trouble, whether the server's age is
-    trusted or doubted. A doubted age that progress explains within a quarter is
-    **witnessed**: trusted again, for good. An age the prior finds implausible for a face
-    still training (ten or twenty hours, from a curve creeping towards its end) witnesses
-    nothing;
+    trusted or doubted. A doubted age that progress explains (or explains a greater age,
+    within a quarter) is **witnessed**: trusted again, for good, since survival doubts an
+    age that is too old or a training that runs long, and progress rules out the first.
+    An age the prior finds implausible for a face still training (ten or twenty hours,
+    from a curve creeping towards its end) replaces nothing;
 
 * **observed**: the age progress explains, when the server's is unknown or was dropped;
 * **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
@@ -53,7 +54,8 @@ FACTOR, MARGIN = 4.0, 3600.0
 #: Survival below which the prior finds an age that progress explains implausible (for the
 #: default prior, ages past about 8.5 h): a bending curve, not a witness.
 PLAUSIBLE = 0.01
-#: A doubted server age within this factor of the age progress explains is trusted again.
+#: A doubted server age no more than this factor older than the age progress explains is
+#: trusted again.
 CONFIRM = 1.25
 #: Changes and span (seconds) needed before progress can witness the age.
 CHANGES, SPAN = 3, 600.0
@@ -145,7 +147,8 @@ class Anchor:
     ) -> None:
         """Progress as a witness of the age: overrules a contradicted or missing start,
         and restores a doubted one it explains. An age the prior finds implausible for a
-        face still training is no witness (a bending curve's: progress over a late rate)."""
+        face still training replaces nothing (a bending curve's: progress over a late
+        rate)."""
         if self.source in ("local", "observed", "witnessed"):
             return
         moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
@@ -155,13 +158,17 @@ class Anchor:
         if rate <= 0.0:
             return
         explained = moves[-1][1] / rate + (now - moves[-1][0])
+        # Survival doubts an age that is too old, or a training that runs long: progress
+        # that explains at least that age rules out the first, however a bending curve
+        # overshoots it.
+        doubted = self.start if self.source == "doubted" else None
+        if doubted is not None and now - doubted <= CONFIRM * explained:
+            self.source = "witnessed"
+            return
         if prior.sf(explained) < PLAUSIBLE:
             return
         if self.start is not None:
             claimed = now - self.start
-            if self.source == "doubted" and explained / CONFIRM <= claimed <= CONFIRM * explained:
-                self.source = "witnessed"
-                return
             if explained / FACTOR - MARGIN <= claimed <= FACTOR * explained + MARGIN:
                 return
         observed = now - explained

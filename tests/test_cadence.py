@@ -377,26 +377,31 @@ async def test_progress_never_replaces_a_right_age_with_a_wrong_one(
 
 
 def test_progress_that_explains_a_doubted_age_restores_it() -> None:
-    # A server's age that survival has made the less likely is trusted again when progress
-    # explains the same age (within a quarter); an age progress explains twice over is
-    # left doubted (curves bend); one it explains more than four times over is replaced.
-    def doubted(claimed_age: float, explained_age: float) -> Anchor:
+    # Survival doubts a server's age when the face outlives what that age predicts: the
+    # age may be too old, or the training long. Progress that explains at least that age
+    # (within a quarter) rules out the first, and the age is trusted again, however far a
+    # bending curve overshoots; one that explains a younger age leaves it doubted, unless
+    # it is more than four times (plus an hour) younger: then progress's age replaces it.
+    def check(claimed_age: float | None, explained_age: float) -> Anchor:
         # Half an hour of steady progress (0.05 of it) whose rate explains explained_age.
         anchor, now, rate = Anchor(), 3 * HOUR, 0.05 / 1800.0
-        anchor.start, anchor.source = now - claimed_age, "doubted"
+        if claimed_age is not None:
+            anchor.start, anchor.source = now - claimed_age, "doubted"
         points = [(now - 300.0 * i, (explained_age - 300.0 * i) * rate) for i in range(6, -1, -1)]
         anchor.check(PRIOR, points, points[0][0], now)
         return anchor
 
-    restored = doubted(3 * HOUR, 3.5 * HOUR)
-    assert (restored.source, restored.trusted) == ("witnessed", 0.0)
-    bent = doubted(3 * HOUR, 6 * HOUR)
-    assert (bent.source, bent.trusted, bent.start) == ("doubted", None, 0.0)
-    wrong = doubted(6 * HOUR, HOUR)
+    for explained in (2.5 * HOUR, 3.5 * HOUR, 19 * HOUR):
+        restored = check(3 * HOUR, explained)
+        assert (restored.source, restored.trusted) == ("witnessed", 0.0)
+    younger = check(3 * HOUR, 2 * HOUR)
+    assert (younger.source, younger.trusted, younger.start) == ("doubted", None, 0.0)
+    wrong = check(6 * HOUR, HOUR)
     assert (wrong.source, wrong.trusted) == ("observed", 2 * HOUR)
-    # Progress that explains an age of 19 h is a bending curve, not a witness.
-    absurd = doubted(3 * HOUR, 19 * HOUR)
-    assert (absurd.source, absurd.start) == ("doubted", 0.0)
+    # With no age to restore, an age of 19 h is a bending curve's, not a face's.
+    unknown = check(None, 19 * HOUR)
+    assert (unknown.source, unknown.start) == (None, None)
+    assert check(None, 2 * HOUR).source == "observed"
 
 
 async def test_a_date_that_does_not_keep_time_is_not_a_clock() -> None:
