@@ -23,12 +23,13 @@ own (local, monotonic) clock:
     it is dropped;
   - *progress*: once progress has moved enough, the age it explains (progress over its
     rate) is compared with the anchor's. Curves are rarely straight, so only a factor of
-    four (plus an hour) is trusted to mean clock trouble, whether the server's age is
-    trusted or doubted. A doubted age that progress explains (or explains a greater age,
-    within a quarter) is **witnessed**: trusted again, for good, since survival doubts an
-    age that is too old or a training that runs long, and progress rules out the first.
-    An age the prior finds implausible for a face still training (ten or twenty hours,
-    from a curve creeping towards its end) replaces nothing;
+    four (plus an hour) is trusted to mean clock trouble. Survival doubts an age that is
+    too old, or a training that runs long; progress tells which. A doubted age that
+    progress explains (or explains a greater age, within a quarter) is **witnessed**:
+    trusted again, for good, however far a bending curve overshoots. One it explains as
+    younger is replaced by progress's age. An age the prior finds implausible for a face
+    still training (ten or twenty hours, from a curve creeping towards its end) replaces
+    nothing;
 
 * **observed**: the age progress explains, when the server's is unknown or was dropped;
 * **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
@@ -145,10 +146,10 @@ class Anchor:
         first_seen: float | None,
         now: float,
     ) -> None:
-        """Progress as a witness of the age: overrules a contradicted or missing start,
-        and restores a doubted one it explains. An age the prior finds implausible for a
-        face still training replaces nothing (a bending curve's: progress over a late
-        rate)."""
+        """Progress as a witness of the age: overrules a contradicted or missing start;
+        restores a doubted one it explains, replaces one it explains as younger. An age
+        the prior finds implausible for a face still training replaces nothing (a bending
+        curve's: progress over a late rate)."""
         if self.source in ("local", "observed", "witnessed"):
             return
         moves = [p for p in points[1:] if p[1] > points[0][1]] if points else []
@@ -160,15 +161,15 @@ class Anchor:
         explained = moves[-1][1] / rate + (now - moves[-1][0])
         # Survival doubts an age that is too old, or a training that runs long: progress
         # that explains at least that age rules out the first, however a bending curve
-        # overshoots it.
+        # overshoots it; one that explains a younger age agrees (replaced below).
         doubted = self.start if self.source == "doubted" else None
         if doubted is not None and now - doubted <= CONFIRM * explained:
             self.source = "witnessed"
             return
         if prior.sf(explained) < PLAUSIBLE:
             return
-        if self.start is not None:
-            claimed = now - self.start
+        if self.trusted is not None:
+            claimed = now - self.trusted
             if explained / FACTOR - MARGIN <= claimed <= FACTOR * explained + MARGIN:
                 return
         observed = now - explained

@@ -345,16 +345,15 @@ async def test_a_late_resume_that_runs_long_is_still_watched_where_it_is_due(
     assert len(times) <= (hours - resumed_at) * HOUR / 60.0
 
 
-@pytest.mark.parametrize("curve", ["linear", "realistic", "asymptote", "random"])
+@pytest.mark.parametrize("curve", ["linear", "asymptote", "sigmoid"])
 @pytest.mark.parametrize("resumed_at", [0.6, 0.75])
-async def test_progress_never_replaces_a_right_age_with_a_wrong_one(
-    curve: str, resumed_at: float
-) -> None:
+async def test_progress_that_explains_a_right_age_keeps_it(curve: str, resumed_at: float) -> None:
     # A face resumed late with the clocks right outlives what its age predicts, and the
-    # polls doubt that age. Progress may then restore it (it explains the same age), or
-    # leave it doubted; it must not put in its place the age of a bending curve (progress
-    # over its recent rate): that read 1.6 h for a realistic face 2.9 h old, 11 h for one
-    # creeping towards 98/100, and the finish was then looked for in the wrong place.
+    # polls doubt that age. Progress that explains that age, or a greater one (a curve
+    # that bends towards its end), restores it; it must never put in its place the age a
+    # bending curve explains (progress over its recent rate): that read 11 h, then 19 h,
+    # for a face 3 h old creeping towards 98/100, whose finish was then looked for in the
+    # wrong place (77 s on average, 61 s now, in a simulation of 300 such trainings).
     random.seed(1)  # the jitter
     duration = 3.5 * HOUR
     async with Emulator(api_key=API_KEY, seed=3) as emu:
@@ -372,7 +371,7 @@ async def test_progress_never_replaces_a_right_age_with_a_wrong_one(
 
             await _await_sampling(job, 60.0, sample)
     # The face was created at emulated time 0: its true age is the emulator's clock.
-    assert ages or curve != "linear"  # a straight climb restores it, or never doubts it
+    assert ages
     assert all(abs(age - now) < 60.0 for now, age in ages)
 
 
@@ -380,8 +379,8 @@ def test_progress_that_explains_a_doubted_age_restores_it() -> None:
     # Survival doubts a server's age when the face outlives what that age predicts: the
     # age may be too old, or the training long. Progress that explains at least that age
     # (within a quarter) rules out the first, and the age is trusted again, however far a
-    # bending curve overshoots; one that explains a younger age leaves it doubted, unless
-    # it is more than four times (plus an hour) younger: then progress's age replaces it.
+    # bending curve overshoots; progress that explains a younger age agrees with survival
+    # that it is too old, and its age replaces the server's.
     def check(claimed_age: float | None, explained_age: float) -> Anchor:
         # Half an hour of steady progress (0.05 of it) whose rate explains explained_age.
         anchor, now, rate = Anchor(), 3 * HOUR, 0.05 / 1800.0
@@ -395,9 +394,7 @@ def test_progress_that_explains_a_doubted_age_restores_it() -> None:
         restored = check(3 * HOUR, explained)
         assert (restored.source, restored.trusted) == ("witnessed", 0.0)
     younger = check(3 * HOUR, 2 * HOUR)
-    assert (younger.source, younger.trusted, younger.start) == ("doubted", None, 0.0)
-    wrong = check(6 * HOUR, HOUR)
-    assert (wrong.source, wrong.trusted) == ("observed", 2 * HOUR)
+    assert (younger.source, younger.trusted) == ("observed", pytest.approx(HOUR))
     # With no age to restore, an age of 19 h is a bending curve's, not a face's.
     unknown = check(None, 19 * HOUR)
     assert (unknown.source, unknown.start) == (None, None)
