@@ -154,7 +154,9 @@ class TrainingJob(Generic[FaceT]):
         """Seconds since the face was created, or ``None`` while unknown. No I/O.
 
         Exact for a job this client created; for a resumed one, the face's ``created_at``
-        read against the server's ``Date`` (dropped when the two disagree with progress).
+        read against the server's ``Date``: replaced by the age progress explains when
+        the two disagree, ``None`` while the face outlives what it predicted and progress
+        cannot tell (see Waiting in the docs).
         """
         now = self._now()
         created = self._cadence.start if self._cadence is not None else None
