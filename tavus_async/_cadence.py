@@ -90,6 +90,8 @@ DOUBT_PRICE = 3.0
 PROGRESS_ALLOWANCE = 40.0
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
 FREE_READS = 4
+#: Ramp steps a resumed face may start past (a restored state replays at most as many).
+MAX_RAMP_SKIP = 64
 #: Points of the integral of the density over one wait.
 GRID = 24
 #: A restored state this old (or from the future) has an unusable clock.
@@ -311,8 +313,7 @@ class Cadence:
                 # expected and polling would only cost requests.
                 delay = max(delay, self.start + policy.callback_safety_start - now)
             return max(delay, self._server_hint(retry_after))
-        cap = float(next(self._ramp))
-        self._ramp_steps += 1
+        cap = self._ramp_cap(now)
         self.belief.check_anchor(now)
         density = self._density(now, commit=True)
         n2, _, progress_part = density(now)
@@ -326,6 +327,26 @@ class Cadence:
         if self.belief.model is not None:
             self.belief.model.compact()
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))
+
+    def _ramp_cap(self, now: float) -> float:
+        """The ramp's next cap on the delay.
+
+        The ramp watches for failures that show within minutes of a face's creation. A face
+        resumed with a server age starts it where a face of that age would be (one resumed
+        at creation, at its start): a face hours old is past them, and a ramp from its first
+        read would only cost requests.
+        """
+        cap = float(next(self._ramp))
+        self._ramp_steps += 1
+        start = self.start
+        if self._ramp_steps > 1 or self.belief.anchor.source != "server" or start is None:
+            return cap
+        spent = 0.0
+        while spent + cap <= now - start and self._ramp_steps < MAX_RAMP_SKIP:
+            spent += cap
+            cap = float(next(self._ramp))
+            self._ramp_steps += 1
+        return cap
 
     def _pace(self, now: float) -> float:
         """The wait that keeps reads within ``FREE_READS`` plus one per average interval."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import math
 import random
 import statistics
@@ -343,6 +344,34 @@ async def test_a_late_resume_that_runs_long_is_still_watched_where_it_is_due(
     assert len(due) >= 8  # a fixed 120 s poller makes 10
     # ...and not at any price: at most a fixed 60 s poller's bill from the resume on.
     assert len(times) <= (hours - resumed_at) * HOUR / 60.0
+
+
+@pytest.mark.parametrize("resumed_at", [0.0, 2.0])
+async def test_a_resumed_face_ramps_up_from_its_age_not_from_the_first_read(
+    resumed_at: float,
+) -> None:
+    # The ramp after a create (reads 5, 10, 20 s... apart) watches for failures that show
+    # within minutes of creation. A face resumed at creation (the usual hand-off) keeps it;
+    # one resumed two hours in, its age read from the server, is past them: its reads are
+    # spaced by the prior from the first (a ramp from there cost five requests a resume).
+    random.seed(1)  # the jitter
+    async with Emulator(api_key=API_KEY, seed=3) as emu:
+        emu.add_rule(Rule(name_contains="r", scenario=Scenario(curve="silent")))
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
+            created = await creator.faces.create(train_video_url=VIDEO, face_name="r")
+        await asyncio.sleep(resumed_at * HOUR)
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
+            job = client.faces.job(created.face_id)
+            for _ in range(4):
+                result = await job.poll_once()
+                await asyncio.sleep(result.next_delay)
+        times = [r.time for r in _gets(emu, created.face_id)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 3
+    if resumed_at == 0.0:
+        assert gaps[0] < 30.0
+    else:
+        assert min(gaps) > 60.0
 
 
 @pytest.mark.parametrize("curve", ["linear", "asymptote", "sigmoid"])
