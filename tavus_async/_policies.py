@@ -195,7 +195,8 @@ class PollPolicy:
       says nothing.
 
     Around them: the first poll comes ``initial_interval`` after the create, intervals grow by
-    ``backoff_factor`` up to ``max_interval``, which keeps watching for failures (a training
+    ``backoff_factor`` up to ``max_interval`` (for a face resumed with a server age, counted
+    from its creation), which keeps watching for failures (a training
     that fails mid-way is seen within one ``max_interval``); no interval is shorter than
     ``min_interval``. A ``Retry-After`` on any response is honoured. Every delay is jittered
     by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
