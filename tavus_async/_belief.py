@@ -225,10 +225,16 @@ class Belief:
         """The duration of a training that just reached its final success, if well measured.
 
         The finish lies between the previous read and this one: their midpoint, from a start
-        this client knows. ``None`` for failures, unknown starts and Phoenix-4.5 previews.
+        this client knows. ``None`` for failures, unknown starts, Phoenix-4.5 previews, and
+        starts that progress explained or restored (``observed``, ``witnessed``): a bending
+        curve explains ages loosely, and the client learns only from what it measured.
         """
         status = face.status
-        if not status.is_success or self.start is None or self.anchor.source == "observed":
+        if (
+            not status.is_success
+            or self.start is None
+            or self.anchor.source in ("observed", "witnessed")
+        ):
             return None
         tuning = face.finetune_status
         if (tuning is not None and not tuning.is_success) or (

@@ -422,6 +422,12 @@ def test_progress_that_explains_a_doubted_age_restores_it() -> None:
     for explained in (2.5 * HOUR, 3.5 * HOUR, 19 * HOUR):
         restored = check(3 * HOUR, explained)
         assert (restored.source, restored.trusted) == ("witnessed", 0.0)
+    # A restored age is trusted, not measured: the client learns no duration from it.
+    belief = Belief(PRIOR, restored)
+    belief.observe(4 * HOUR, _face(None, FaceStatus.STARTED), None)
+    belief.observe(4 * HOUR + 60.0, _face(100, FaceStatus("completed")), None)
+    assert belief.start == 0.0
+    assert belief.finished(4 * HOUR + 60.0, _face(100, FaceStatus("completed"))) is None
     younger = check(3 * HOUR, 2 * HOUR)
     assert (younger.source, younger.trusted) == ("observed", pytest.approx(HOUR))
     # With no age to restore, an age of 19 h is a bending curve's, not a face's.
