@@ -31,7 +31,8 @@ own (local, monotonic) clock:
     still training (ten or twenty hours, from a curve creeping towards its end) replaces
     nothing;
 
-* **observed**: the age progress explains, when the server's is unknown or was dropped;
+* **observed**: the age progress explains, when the server's is unknown, was dropped, or
+  was doubted and progress explains a younger one;
 * **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
   instead (:meth:`~tavus_async._prior.DurationPrior.residual_sf`).
 """

@@ -90,8 +90,9 @@ DOUBT_PRICE = 3.0
 PROGRESS_ALLOWANCE = 40.0
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
 FREE_READS = 4
-#: Ramp steps a resumed face may start past (a restored state replays at most as many).
-MAX_RAMP_SKIP = 64
+#: Ramp (and fault backoff) steps worth counting: by then either is long at its plateau. A
+#: restored state replays at most as many, and a resumed face starts past at most as many.
+MAX_STEPS = 64
 #: Points of the integral of the density over one wait.
 GRID = 24
 #: A restored state this old (or from the future) has an unusable clock.
@@ -342,7 +343,7 @@ class Cadence:
         if self._ramp_steps > 1 or self.belief.anchor.source != "server" or start is None:
             return cap
         spent = 0.0
-        while spent + cap <= now - start and self._ramp_steps < MAX_RAMP_SKIP:
+        while spent + cap <= now - start and self._ramp_steps < MAX_STEPS:
             spent += cap
             cap = float(next(self._ramp))
             self._ramp_steps += 1
@@ -488,9 +489,9 @@ class Cadence:
         belief.tuning = state.tuning
         cadence._attributed = state.attributed
         cadence._polls = state.polls
-        for _ in range(min(state.errors, 64)):
+        for _ in range(min(state.errors, MAX_STEPS)):
             cadence.after_error()
-        for _ in range(min(state.ramp, 64)):
+        for _ in range(min(state.ramp, MAX_STEPS)):
             next(cadence._ramp)
         cadence._ramp_steps = state.ramp
         # The model as the saving cadence last committed it (at its last poll), so the next
