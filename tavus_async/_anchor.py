@@ -46,7 +46,10 @@ from collections.abc import Sequence
 from ._models import Face
 from ._prior import DurationPrior
 
-__all__ = ["Anchor"]
+__all__ = ["SOURCES", "Anchor"]
+
+#: Where a start can come from (:attr:`Anchor.source`; ``None`` before the first read).
+SOURCES = ("local", "server", "doubted", "witnessed", "observed", "distrusted")
 
 #: A server-derived age outside these bounds (seconds) is clock trouble.
 MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0

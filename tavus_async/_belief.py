@@ -31,6 +31,7 @@ import math
 from ._anchor import SHARE, Anchor
 from ._estimate import (
     FORGIVE,
+    KEEP_POINTS,
     RESTART,
     STEP_SPREAD,
     ProgressModel,
@@ -41,10 +42,8 @@ from ._estimate import (
 from ._models import Face
 from ._prior import DurationPrior
 
-__all__ = ["KEEP_POINTS", "Belief"]
+__all__ = ["Belief"]
 
-#: Change points kept: the first two, and the most recent ones.
-KEEP_POINTS = 12
 #: Step of the running median of the noise, per read (a quarter of a point).
 NOISE_STEP = 0.0025
 _TINY = 1e-300

@@ -22,13 +22,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import zlib
 from typing import Any
 
 import attrs
 
+from ._anchor import SOURCES
 from ._converter import structure, unstructure
 from ._errors import CadenceStateError, ResponseValidationError
+from ._estimate import EVIDENCE_BOUNDS, KEEP_POINTS
+from ._policies import DURATION_BOUNDS
 
 __all__ = ["VERSION", "CadenceState", "decode", "encode"]
 
@@ -37,6 +41,10 @@ VERSION = 1
 _PREFIX = "tc"
 #: Longest token accepted (a valid one is far shorter).
 MAX_TOKEN = 4096
+#: Bounds no state this release writes goes beyond: a token outside them was edited (or
+#: written by code that is not ours), and is refused rather than acted on. Times are
+#: seconds from ``saved`` (a few years either way); counts are of polls and steps.
+MAX_TIME, MAX_COUNT, MAX_ATTRIBUTED, MAX_ANCHOR, MAX_SPREAD = 1e8, 10**9, 1e6, 1e3, 10.0
 
 
 @attrs.frozen(kw_only=True)
@@ -123,4 +131,42 @@ def decode(token: Any, *, face_id: str) -> CadenceState:
     if state.clock not in ("date", "wall"):
         msg = f"state has an unknown clock {state.clock!r}"
         raise CadenceStateError(msg)
+    if state.source is not None and state.source not in SOURCES:
+        msg = f"state has an unknown source of the face's age {state.source!r}"
+        raise CadenceStateError(msg)
+    problem = _out_of_bounds(state)
+    if problem is not None:
+        msg = f"state is corrupt or edited: {problem} is out of bounds"
+        raise CadenceStateError(msg)
     return state
+
+
+def _out_of_bounds(state: CadenceState) -> str | None:
+    """The first field of ``state`` no cadence of ours could have written, if any."""
+
+    def within(value: float | None, low: float, high: float) -> bool:
+        return value is None or (math.isfinite(value) and low <= value <= high)
+
+    low_evidence, high_evidence = EVIDENCE_BOUNDS
+    shortest, longest = DURATION_BOUNDS
+    checks = {
+        "saved": within(state.saved, -MAX_TIME * 1e3, MAX_TIME * 1e3),
+        "delay": within(state.delay, 0.0, MAX_TIME),
+        "start": within(state.start, -MAX_TIME, MAX_TIME),
+        "first": within(state.first, -MAX_TIME, MAX_TIME),
+        "last": within(state.last, -MAX_TIME, MAX_TIME),
+        "points": len(state.points) <= KEEP_POINTS + 2
+        and all(within(t, -MAX_TIME, MAX_TIME) and 0 <= p <= 1000 for t, p in state.points),
+        "evidence": within(state.evidence, low_evidence, high_evidence),
+        "anchor": within(state.anchor, -MAX_ANCHOR, MAX_ANCHOR),
+        "attributed": within(state.attributed, 0.0, MAX_ATTRIBUTED),
+        "polls": 0 <= state.polls <= MAX_COUNT,
+        "ramp": 0 <= state.ramp <= MAX_COUNT,
+        "errors": 0 <= state.errors <= MAX_COUNT,
+        "step": within(state.step, 0.0, MAX_TIME),
+        "noise": within(state.noise, 0.0, 1.0),
+        # The prior's median is rounded to a tenth of a second when saved.
+        "prior": within(state.prior[0], shortest - 0.1, longest + 0.1)
+        and within(state.prior[1], 0.0, MAX_SPREAD),
+    }
+    return next((name for name, ok in checks.items() if not ok), None)

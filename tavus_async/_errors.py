@@ -84,7 +84,8 @@ class CadenceStateError(InvalidArgumentError):
     """A cadence state token (``PollResult.state``) that cannot be used.
 
     It is malformed or truncated, was written by a newer tavus_async (an unknown version is
-    refused, never guessed at), or belongs to another face. Nothing is sent.
+    refused, never guessed at), belongs to another face, or holds values no cadence writes
+    (an edited token). Nothing is sent.
     """
 
 

@@ -65,6 +65,7 @@ from collections.abc import Callable, Sequence
 from ._prior import DurationPrior, LogNormal
 
 __all__ = [
+    "KEEP_POINTS",
     "PRIOR_FLOOR",
     "ProgressModel",
     "evidence_step",
@@ -112,6 +113,8 @@ ODDS_CAP = 0.9
 PLAUSIBILITY_FLOOR = 0.02
 #: Least weight of the prior, whatever progress says.
 PRIOR_FLOOR = 0.1
+#: Change points a belief keeps: the first two, and this many of the most recent.
+KEEP_POINTS = 12
 #: Bounds of the accumulated evidence (log-odds).
 EVIDENCE_BOUNDS = (-12.0, 4.0)
 #: Share of the evidence against progress kept when progress moves again in time.

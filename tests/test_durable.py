@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
+import math
 import zlib
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tavus_async import CadenceStateError, InvalidArgumentError, TavusClient
+from tavus_async import CadenceStateError, InvalidArgumentError, PollPolicy, TavusClient
+from tavus_async._cadence import Cadence
+from tavus_async._durable import decode, encode
+from tavus_async._models import Face, FaceStatus
+from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, Rule, Scenario
 
 from .conftest import API_KEY
@@ -23,6 +32,12 @@ def _inside(token: str) -> dict[str, object]:
     data = json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
     assert isinstance(data, dict)
     return data
+
+
+def _token(data: dict[str, Any]) -> str:
+    """A token holding ``data`` (as an edited one would)."""
+    packed = zlib.compress(json.dumps(data, separators=(",", ":")).encode())
+    return "tc1." + base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
 
 async def _state_after(client: TavusClient, face_id: str, polls: int) -> str:
@@ -122,3 +137,89 @@ async def test_a_restored_job_carries_on_where_the_other_stopped(
     assert restored.age == pytest.approx(emulator.now(), abs=2.0)
     assert not result.done
     assert result.next_delay > 0
+
+
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _face(percent: int) -> Face:
+    return Face(
+        face_id="r1",
+        status=FaceStatus("started"),
+        training_progress=f"{percent}/100",
+        created_at=EPOCH,
+    )
+
+
+def _saved() -> dict[str, Any]:
+    """What a cadence 40 reads into a training saves (on the server's clock)."""
+    prior = DurationPrior.from_range(3 * 3600.0, 4 * 3600.0)
+    cadence = Cadence(PollPolicy(), prior, start=0.0, server_date=EPOCH)
+    t = delay = 5.0
+    for i in range(40):
+        cadence.observe(t, _face(min(99, 2 * i)), server_date=EPOCH + dt.timedelta(seconds=t))
+        delay = cadence.after_success(t)
+        t += delay
+    return _inside(encode(cadence.to_state("r1", now=t, wall=0.0, delay=delay)))
+
+
+EDITS: dict[str, tuple[str, object]] = {
+    "unknown source": ("source", "trust-me"),
+    "negative count": ("polls", -1),
+    "no duration": ("prior", [0.0, 0.1]),
+    "absurd spread": ("prior", [12470.0, 50.0]),
+    "absurd bill": ("attributed", 1e308),
+    "progress past 100 %": ("points", [[-60.0, 5000]]),
+    "too many points": ("points", [[-i, 10] for i in range(200)]),
+    "noise past 1": ("noise", 2.0),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+async def test_an_edited_state_is_refused_before_any_request(
+    emulator: Emulator, client: TavusClient, edit: str
+) -> None:
+    # Values no cadence of ours writes: acted on, they would crash a poll (an overflow, a
+    # prior of no duration) or be silently mis-read (a source of the age nobody knows).
+    job = await client.faces.create(train_video_url=VIDEO)
+    data = _inside(await _state_after(client, job.face_id, 2))
+    field, value = EDITS[edit]
+    data[field] = value
+    sent = len(emulator.requests)
+    with pytest.raises(CadenceStateError, match=f"{field}"):
+        client.faces.job(job.face_id, state=_token(data))
+    assert len(emulator.requests) == sent
+
+
+_number = st.integers() | st.floats(allow_nan=False) | st.floats(-1e9, 1e9)
+_json = (
+    st.none()
+    | st.booleans()
+    | _number
+    | st.sampled_from(["local", "server", "doubted", "witnessed", "wall", "date", "", "x"])
+    | st.lists(_number, min_size=2, max_size=2)
+    | st.lists(st.tuples(st.floats(-1e9, 1e9), st.integers(-10, 2000)), max_size=20)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits=st.dictionaries(st.sampled_from(sorted(_saved())), _json, min_size=1, max_size=3))
+def test_any_edit_of_a_state_is_refused_or_harmless(edits: dict[str, Any]) -> None:
+    # Whatever a token is edited to: refused with CadenceStateError, or a cadence that
+    # restores and decides (a finite, positive delay; an estimate or none), never a crash.
+    data = {**_saved(), **edits}
+    try:
+        state = decode(_token(data), face_id="r1")
+    except CadenceStateError:
+        return
+    policy = PollPolicy()
+    now = 10_000.0
+    date = EPOCH + dt.timedelta(seconds=state.saved - EPOCH.timestamp() + 60.0)
+    cadence = Cadence.from_state(state, policy, now=now, server_date=date, wall=0.0)
+    cadence.observe(now, _face(50), server_date=date)
+    delay = cadence.after_success(now)
+    assert math.isfinite(delay)
+    assert 0.0 < delay <= policy.callback_safety_start + policy.max_interval
+    eta = cadence.eta(now)
+    assert eta is None or math.isfinite(eta)
+    cadence.to_state("r1", now=now, wall=0.0, delay=delay)
