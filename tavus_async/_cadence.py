@@ -46,7 +46,8 @@ wait 6 s more.)
 * *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up (a
   :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
 * *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the
-  next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound.
+  next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound,
+  honoured up to an hour (``MAX_PAUSE``): a longer one is a broken server's.
 * *Safety net.* With a callback to rely on: a check right away, then polls from
   ``callback_safety_start`` (face age) every ``callback_safety_interval``.
 
@@ -71,7 +72,7 @@ from ._anchor import Anchor
 from ._belief import Belief
 from ._durable import VERSION, CadenceState
 from ._models import Face
-from ._policies import PollPolicy, jittered
+from ._policies import MAX_PAUSE, PollPolicy, jittered
 from ._prior import DurationPrior
 
 __all__ = ["Cadence"]
@@ -374,7 +375,8 @@ class Cadence:
         return cap
 
     def _server_hint(self, retry_after: float | None) -> float:
-        return float(self._hint.send(retry_after))
+        # A hint of days (or 1e20 s) is a broken server, not a wish: it would stop the wait.
+        return min(float(self._hint.send(retry_after)), MAX_PAUSE)
 
     def after_error(self, *, retry_after: float | None = None) -> float:
         """Delay before retrying after a transient failure (connection, 5xx, 429, garbage)."""

@@ -33,7 +33,7 @@ from ._errors import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._policies import RetryPolicy, jittered
+from ._policies import MAX_PAUSE, RetryPolicy, jittered
 from ._sansio import decode_body, error_from_response, is_transient_status, server_date
 from ._version import __version__
 
@@ -50,9 +50,6 @@ USER_AGENT = (
 )
 
 _CONSTANT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-
-#: Longest client-wide pause a Retry-After may impose; beyond this it is treated as bogus.
-MAX_PAUSE = 3600.0
 
 
 class Secret:

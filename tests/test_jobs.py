@@ -291,6 +291,31 @@ async def test_retry_after_on_429_is_respected(emulator: Emulator, client: Tavus
         assert gets[i + 1].loop_time - gets[i].loop_time >= 240 - 1e-3
 
 
+async def test_a_broken_servers_retry_after_holds_a_wait_an_hour_at_most(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # Retry-After: three thousand years. Honoured, it would end the wait in all but name.
+    job = await client.faces.create(train_video_url=VIDEO)
+    emulator.add_fault(Fault(kind="rate_limit", retry_after=1e11, times=1, route="GET /v2/faces/*"))
+    face = await job
+    assert face.status is FaceStatus.COMPLETED
+    gets = polls(emulator, job.face_id)
+    limited = next(i for i, r in enumerate(gets) if r.fault == "rate_limit")
+    assert 3600 - 1e-3 <= gets[limited + 1].loop_time - gets[limited].loop_time <= 3600 + 1
+
+
+async def test_a_retry_after_on_a_read_that_succeeds_is_capped_too(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(200, {"face_id": "r1", "status": "started"}, headers={"Retry-After": "1e11"})
+    stub.reply(200, {"face_id": "r1", "status": "completed"})
+    began = now()
+    face = await stub_client.faces.job("r1")
+    assert face.status is FaceStatus.COMPLETED
+    assert len(stub.seen) == 2
+    assert 3600 - 1e-3 <= now() - began <= 3600 + 1
+
+
 async def test_a_429_slows_every_job_of_the_client(emulator: Emulator, client: TavusClient) -> None:
     first = await client.faces.create(train_video_url=VIDEO)
     second = await client.faces.create(train_video_url=VIDEO)
