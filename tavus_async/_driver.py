@@ -74,6 +74,10 @@ class Subject(Protocol[FaceT]):
         """One read of the face, no retries."""
         ...
 
+    def _unseen_for(self, now: float) -> float | None:
+        """Seconds since this client created the face, while no read has shown it yet."""
+        ...
+
     def _accept(self, polled: Polled[FaceT], policy: PollPolicy) -> None:
         """Take in a successful read (updates the face, the cadence and the waiters)."""
         ...
@@ -324,7 +328,7 @@ class Driver(Generic[FaceT]):
         except (APIConnectionError, APIStatusError, ResponseValidationError) as exc:
             now = policy.clock()
             self.last_polled_at = now
-            if not is_transient(exc):
+            if not is_transient(exc, unseen_for=job._unseen_for(now)):
                 logger.warning("polling %s stopped: %s", self.face_id, exc)
                 for waiter in list(self.waiters):
                     waiter.finish(exc)

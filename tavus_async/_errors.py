@@ -164,7 +164,9 @@ class InvalidIdError(BadRequestError):
     """400 ``Invalid face_id`` (or ``replica_id``, ``conversation_id``…): the id is unknown.
 
     Tavus answers unknown ids with 400, not 404; this subclass makes the case recognisable,
-    and a waiting :class:`~tavus_async.TrainingJob` stops on it at once.
+    and a waiting :class:`~tavus_async.TrainingJob` stops on it at once, save for a face
+    the client has just created and not yet read: for two minutes after its create, that
+    is a store catching up with its write, and the wait retries it as a fault.
 
     Attributes:
         id_field: The field the API named, e.g. ``"face_id"``.

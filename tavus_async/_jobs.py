@@ -250,7 +250,9 @@ class TrainingJob(Generic[FaceT]):
             FinetuneFailedError: Phoenix-4.5 tuning failed (only with ``until="final"``).
             TrainingTimeoutError: the deadline passed; the training itself goes on.
             InvalidIdError, AuthenticationError, PermissionDeniedError, APIStatusError:
-                a permanent error; transient ones are retried until the deadline.
+                a permanent error; transient ones are retried until the deadline (so is an
+                unknown id for two minutes after this client created the face, until a
+                read shows it: a store may lag its writes).
             ClientClosedError: the client was closed during the wait.
         """
         waiter = self._driver.enlist(
@@ -386,6 +388,12 @@ class TrainingJob(Generic[FaceT]):
             return now
         # Created by this client moments ago: give an early failure a few seconds to show.
         return max(now, self._created_at + cadence.first_delay())
+
+    def _unseen_for(self, now: float) -> float | None:
+        """Seconds since this client created the face, while no read has shown it yet."""
+        if self._created_at is None or self._face is not None:
+            return None
+        return now - self._created_at
 
     async def _read_once(self) -> Polled[FaceT]:
         return await self._source.fetch(self.face_id, retry=False)

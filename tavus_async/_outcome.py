@@ -10,13 +10,27 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     FinetuneFailedError,
+    InvalidIdError,
+    NotFoundError,
     ResponseValidationError,
     TrainingFailedError,
 )
 from ._models import Face
 from ._sansio import is_transient_status
 
-__all__ = ["FaceSource", "Polled", "Until", "fingerprint", "is_transient", "settle"]
+__all__ = [
+    "CREATE_LAG",
+    "FaceSource",
+    "Polled",
+    "Until",
+    "fingerprint",
+    "is_transient",
+    "settle",
+]
+
+#: How long after its create a face may still be unknown to the reads (seconds): a store
+#: that lags its writes answers "Invalid face_id" or 404 for a face it has just created.
+CREATE_LAG = 120.0
 
 FaceT_co = TypeVar("FaceT_co", bound=Face, covariant=True)
 
@@ -73,8 +87,15 @@ def fingerprint(face: Face) -> tuple[Any, ...]:
     return (face.status.value, face.training_progress, face.finetune_status, face.error_message)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """A failed poll worth retrying (the wait goes on) rather than ending the wait."""
+def is_transient(exc: BaseException, *, unseen_for: float | None = None) -> bool:
+    """A failed poll worth retrying (the wait goes on) rather than ending the wait.
+
+    ``unseen_for``: seconds since this client created the face, while no read has shown
+    it yet (``None`` otherwise). Within ``CREATE_LAG`` of the create, "unknown id" is the
+    server catching up with its own write, not a wrong id: we have the id from its answer.
+    """
     if isinstance(exc, (APIConnectionError, ResponseValidationError)):
         return True
+    if isinstance(exc, (InvalidIdError, NotFoundError)):
+        return unseen_for is not None and unseen_for < CREATE_LAG
     return isinstance(exc, APIStatusError) and is_transient_status(exc.status)

@@ -26,6 +26,7 @@ from tavus_async import (
     TrainingJob,
     TrainingTimeoutError,
 )
+from tavus_async._outcome import CREATE_LAG
 from tavus_async.emulator import Emulator, Fault, RecordedRequest, Rule, Scenario, VirtualClock
 
 from .conftest import API_KEY, Stub, pending_tasks
@@ -350,6 +351,46 @@ async def test_invalid_id_stops_at_once(emulator: Emulator, client: TavusClient)
         await job
     assert len(emulator.requests) == 1
     assert not pending_tasks()
+
+
+async def test_a_face_unknown_just_after_its_create_is_waited_for(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # A store that lags its writes: the face this client just created reads as an unknown
+    # id for a while. We have its id from the create's answer: that is lag, not a wrong id.
+    emulator.add_fault(Fault(kind="not_yet_visible", times=3, route="GET /v2/faces/*"))
+    job = await client.faces.create(train_video_url=VIDEO)
+    face = await job
+    assert face.status is FaceStatus.COMPLETED
+    assert [r.fault for r in polls(emulator, job.face_id)[:4]] == [*["not_yet_visible"] * 3, None]
+
+
+async def test_a_face_still_unknown_after_the_lag_ends_the_wait(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    emulator.add_fault(Fault(kind="not_yet_visible", route="GET /v2/faces/*"))
+    job = await client.faces.create(train_video_url=VIDEO)
+    began = now()
+    with pytest.raises(InvalidIdError):
+        await job
+    gets = polls(emulator, job.face_id)
+    assert gets[-1].loop_time - began >= CREATE_LAG
+    # Retried on the fault backoff, not polled at length.
+    assert gets[-1].loop_time - began <= CREATE_LAG + PollPolicy().error_max_interval * 1.5
+    assert len(gets) <= 12
+    assert not pending_tasks()
+
+
+async def test_a_face_unknown_once_seen_ends_the_wait_at_once(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # Read once, then gone (deleted elsewhere): no lag explains that.
+    job = await client.faces.create(train_video_url=VIDEO)
+    await job.poll_once()
+    emulator.add_fault(Fault(kind="not_yet_visible", route="GET /v2/faces/*"))
+    with pytest.raises(InvalidIdError):
+        await job
+    assert len(polls(emulator, job.face_id)) == 2
 
 
 async def test_authentication_error_stops_at_once(emulator: Emulator) -> None:

@@ -28,6 +28,8 @@ FAULT_KINDS: dict[str, str] = {
     "empty": "200 with an empty body",
     "store_then_reset": "POST create: store the face, then cut the connection",
     "store_then_500": "POST create: store the face, then answer 500",
+    "not_yet_visible": "answer 400 Invalid face_id (or replica_id), as a store that lags "
+    "its writes may for a face it has just created",
 }
 """Every fault kind :class:`Fault` can inject, with what it does."""
 

@@ -454,6 +454,9 @@ class Emulator(FacesAPI, VoicesAPI, ConversationsAPI):
             return web.Response(text="<html><body>OK</body></html>", content_type="text/html")
         if kind == "empty":
             return web.Response(body=b"", content_type="application/json")
+        if kind == "not_yet_visible":
+            field = "replica_id" if "/replicas" in request.path else "face_id"
+            return json_response({"error": f"Invalid {field}"}, status=400)
         if kind == "truncated":
             return await truncated(request, await handler(request))
         if kind in ("store_then_reset", "store_then_500"):

@@ -21,11 +21,13 @@ from tavus_async._durable import decode
 from tavus_async._errors import (
     APIConnectionError,
     InvalidArgumentError,
+    InvalidIdError,
+    NotFoundError,
     RateLimitError,
     TavusError,
     TrainingMayHaveStartedError,
 )
-from tavus_async._outcome import Until, settle
+from tavus_async._outcome import CREATE_LAG, Until, settle
 
 from ._types import (
     CREATE_NOT_SENT,
@@ -48,6 +50,11 @@ CREATE, POLL, RECOVER = "tavus.CreateFace", "tavus.PollFace", "tavus.RecoverFace
 HOLD = 90.0
 #: A poll activity returns to the workflow after holding this long (the cadence's seconds).
 HOLD_BUDGET = 300.0
+#: Error type of a face the workflow created that no read has shown yet: retried.
+NOT_VISIBLE_YET = "FaceNotVisibleYet"
+#: Poll attempts that may find such a face unknown: the workflow's retries (2 s, doubling)
+#: span ``CREATE_LAG`` by then.
+LAG_ATTEMPTS = 1 + math.ceil(math.log2(CREATE_LAG / 2.0 + 1.0))
 #: Real seconds between heartbeats while the poll activity sleeps (at most; a third of the
 #: heartbeat timeout when that is shorter, so a short ``poll_timeout`` still sees them).
 HEARTBEAT_EVERY = 10.0
@@ -138,14 +145,22 @@ class TavusActivities:
             APIError: as for any read; transient ones are retried by the workflow.
             CadenceStateError: the state is not this face's.
         """
-        details = activity.info().heartbeat_details
+        info = activity.info()
+        details = info.heartbeat_details
         state = str(details[0]) if details else given.state
         job = self._client.faces.job(given.face_id, state=state)
         until: Until = "preview" if given.until == "preview" else "final"
         held = 0.0
         while True:
             activity.heartbeat(state)
-            result = await job.poll_once()
+            try:
+                result = await job.poll_once()
+            except (InvalidIdError, NotFoundError) as exc:
+                if _unseen(state, given.face_id) and info.attempt < LAG_ATTEMPTS:
+                    # Created by this workflow, never read: a store catching up with its
+                    # write (as for a wait; see CREATE_LAG). Retried, for a while.
+                    raise ApplicationError(str(exc), type=NOT_VISIBLE_YET) from exc
+                raise
             state = result.state
             done = settle(result.face, until) is not None
             delay = result.next_delay
@@ -179,3 +194,9 @@ class TavusActivities:
         # The name is the workflow's own: more than one face means creates both got through.
         newest = max(jobs, key=lambda job: (job.face and job.face.created_at) or _EPOCH)
         return Recovered(face_id=newest.face_id, state=newest.state)
+
+
+def _unseen(state: str, face_id: str) -> bool:
+    """Whether ``state`` is that of a face its holder created and has never read."""
+    saved = decode(state, face_id=face_id)
+    return saved.source == "local" and saved.first is None

@@ -179,6 +179,19 @@ async def test_a_create_that_provably_started_nothing_is_sent_again(
     assert _faces_named(emulator, face_name_for(None, handle.id)) == [face.face_id]
 
 
+async def test_a_face_unknown_just_after_its_create_is_read_again(
+    temporal: Client, emulator: Emulator, worker: TavusClient, task_queue: str
+) -> None:
+    # A store that lags its writes: the first reads of the face the workflow created say
+    # "Invalid face_id". That is lag (the id came from the create's answer), not a wrong id.
+    emulator.faults.add(Fault(kind="not_yet_visible", route="GET /v2/faces/*", times=2))
+    _handle, face = await _trained_face(temporal, task_queue, VIDEO_REQUEST)
+    assert face.status.is_success
+    assert _requests(emulator, "POST", "/v2/faces") == 1
+    faulted = [r for r in emulator.requests if r.fault == "not_yet_visible"]
+    assert len(faulted) == 2
+
+
 async def test_a_refused_create_fails_the_workflow_without_a_retry(
     temporal: Client, emulator: Emulator, worker: TavusClient, task_queue: str
 ) -> None:
