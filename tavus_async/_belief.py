@@ -20,7 +20,8 @@ The finish is a mixture (:meth:`Belief.mixture`) of
   track record (:func:`~tavus_async._estimate.progress_weight`). It is fed the highest
   reading's change points, and the noise of the readings below it (a running median).
 
-:mod:`tavus_async._cadence` prices the two parts and turns the mixture into delays.
+:mod:`tavus_async._pricing` prices the two parts; :mod:`tavus_async._cadence` turns them into
+delays.
 """
 
 from __future__ import annotations

@@ -3,42 +3,13 @@
 No I/O and no clock of its own: callers pass ``now`` (monotonic seconds) and the faces they
 read. :class:`Cadence` turns them into the delay before the next poll.
 
-**The rule.** Poll density proportional to the square root of the hazard of the finish
-minimises detection latency for a given number of requests (Keller's optimal checking
-schedule): ``n(t) = √(h(t) / 2c)``. The next poll comes when ``∫ n`` over the wait reaches 1.
-The hazard ``h`` is that of the belief about the finish (:mod:`tavus_async._belief`): a
-mixture of the **duration prior**, counted from the face's creation, and the **progress
-model**, weighed by its plausibility and its track record.
+**The rule** (:mod:`tavus_async._pricing`): poll density proportional to the square root
+of the hazard of the finish, as the belief about it (:mod:`tavus_async._belief`) has it,
+priced by ``PollPolicy.window_interval`` and ``finish_interval``, insured by the prior's
+density and with a bounded allowance for progress whose forecasts failed.
 
-The two parts have their own price ``c``, set by ``PollPolicy.window_interval`` (the spacing
-at the prior's median) and ``PollPolicy.finish_interval`` (the spacing where progress
-expects the finish within ten minutes). Predictions that come from a stall are priced like
-the prior. Progress that has come slower than it predicted (a slowdown ``s``, see
-:mod:`tavus_async._estimate`) costs ``s^DOUBT_PRICE`` (``s³``) as much: where it expects
-the finish, its polls are ``s^1.5`` times further apart. An S-curve's tail, which promises
-the finish at every step, is then heard at the pace its record has earned. (In simulation,
-``s²`` left an ease-out curve at a fixed 120 s poller's bill; ``s⁴`` cost the sigmoid's
-wait 6 s more.)
+**Around it.**
 
-**Floors and caps.**
-
-* *Insurance.* The density never falls below ``INSURANCE`` (half) of what the prior alone
-  would ask. Progress can be perfectly regular and still wrong at the end (a training that
-  completes at 60/100), and this keeps the expected-duration window watched. Progress that
-  has come slower than it predicted is insured more: ``INSURANCE · s²``, up to
-  ``DOUBTFUL_INSURANCE`` (all of the prior's density, from ``s = √2``). A training that
-  creeps towards the end and completes at 98/100 is then seen about as soon as a silent one.
-  So is a training whose progress stalls (say at 90/100 for its last tenth): a stall's
-  forecast comes from how long it has sat, and earns no discount (at half the prior's
-  density, such trainings were seen after 69 s on average, a fixed 120 s poller's after 60 s;
-  at all of it, after 44 s).
-* *Allowance.* Progress-driven polls are counted once progress's forecast of the finish has
-  passed, and all along for progress with a record of coming later than it forecasts (a
-  slowdown ``s > 1``). Beyond ``PROGRESS_ALLOWANCE`` of them, their price rises steeply, so no
-  progress signal, however misleading, can spend more than a bounded number of requests on
-  forecasts that failed. Other polls before the forecast finish are not counted: they are
-  progress doing its job, and counting them had left informative progress (uneven steps, a
-  final plateau) at a dearer price just when the finish came.
 * *Pace* (opt-in). With ``PollPolicy.min_average_interval`` set, reads stay within
   ``FREE_READS`` plus one per that interval since the first read, whatever the belief asks:
   a hard bill. It is off by default because where it binds, near a finish the belief
@@ -62,8 +33,7 @@ the cadence costs and buys on progress shapes built to break it.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import backoff
@@ -73,29 +43,16 @@ from ._belief import Belief
 from ._durable import VERSION, CadenceState
 from ._models import Face
 from ._policies import MAX_PAUSE, PollPolicy, jittered
+from ._pricing import Density, density, next_poll, prior_price
 from ._prior import DurationPrior
 
 __all__ = ["Cadence"]
 
-#: The hazard at which ``finish_interval`` is the spacing: a finish due in about 10 minutes.
-REFERENCE_HAZARD = 1.0 / 600.0
-#: Least density, as a share of the density the prior alone asks for.
-INSURANCE = 0.5
-#: The most insurance, for progress that has come much slower than it predicted: all of the
-#: prior's density (at 0.8, a curve creeping towards 98/100 was seen a quarter later than
-#: silent progress; in simulation, 47 s against 42 s with all of it, for one request more).
-DOUBTFUL_INSURANCE = 1.0
-#: Progress that has come ``s`` times slower than it predicted costs ``s`` to this power.
-DOUBT_PRICE = 3.0
-#: Progress-driven polls before progress gets dearer.
-PROGRESS_ALLOWANCE = 40.0
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
 FREE_READS = 4
 #: Ramp (and fault backoff) steps worth counting: by then either is long at its plateau. A
 #: restored state replays at most as many, and a resumed face starts past at most as many.
 MAX_STEPS = 64
-#: Points of the integral of the density over one wait.
-GRID = 24
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
 #: A server ``Date`` that drifts from our clock by more than this (seconds), plus this share of
@@ -103,9 +60,6 @@ MAX_ELAPSED = 30 * 24 * 3600.0
 DATE_SLACK, DATE_RATE = 60.0, 0.25
 #: A restore measured this much sooner than the suggested delay distrusts the clock.
 EARLY = 0.25
-_TINY = 1e-300
-
-Density = Callable[[float], tuple[float, float, float]]
 
 
 def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
@@ -154,7 +108,7 @@ class Cadence:
         self._attributed = 0.0
         self._polls = 0
         # The prior's price: window_interval is the spacing at its median's hazard (as 2c).
-        self._c_prior = policy.window_interval**2 * prior.hazard(prior.median)
+        self._c_prior = prior_price(policy, prior)
         # The server's Date at creation relates our clock to the one other workers read.
         self._date_offset: float | None = (
             _epoch(server_date) + 0.5 - start
@@ -235,49 +189,18 @@ class Cadence:
     # ------------------------------------------------------------------ prices
 
     def _density(self, now: float, *, commit: bool) -> Density:
-        """``t -> (n², survival, progress share of n²)``: the belief as of ``now``, priced.
+        """The belief as of ``now``, priced (:func:`~tavus_async._pricing.density`).
 
         ``commit`` keeps the progress model for judging the next poll (a query does not).
         """
-        belief = self.belief
-        a, b, model = belief.mixture(now, commit=commit)
-        c_prior = self._c_prior
-        c_progress = self._policy.finish_interval**2 * REFERENCE_HAZARD
-        if self._attributed > PROGRESS_ALLOWANCE:
-            c_progress *= (self._attributed / PROGRESS_ALLOWANCE) ** 4
-        insurance = INSURANCE
-        if model is not None:
-            # Progress that keeps coming later than it predicts is not trusted to place the
-            # finish either: its polls cost more (spaced s times wider where it expects the
-            # finish), and the window is insured more, up to DOUBTFUL_INSURANCE. A stall's
-            # forecast comes from how long it has sat, not from a rate, so it has no record
-            # to earn a discount on the window: it gets the prior's full density.
-            c_progress *= model.slowdown**DOUBT_PRICE
-            insurance = min(DOUBTFUL_INSURANCE, INSURANCE * model.slowdown**2)
-            if model.stretched:
-                insurance = DOUBTFUL_INSURANCE
-        floor = insurance * insurance
-        prior_sf_pdf = belief.prior_sf_pdf
-
-        def density(t: float) -> tuple[float, float, float]:
-            s0, f0 = prior_sf_pdf(t)
-            by_prior = a * f0
-            survival = a * s0
-            by_progress = 0.0
-            if b and model is not None:
-                f1 = b * model.pdf(t)
-                survival += b * model.sf(t)
-                if model.stretched:
-                    by_prior += f1
-                else:
-                    by_progress = f1
-            survival = max(survival, _TINY)
-            progress_part = by_progress / survival / c_progress
-            n2 = by_prior / survival / c_prior + progress_part
-            insured = floor * f0 / max(s0, _TINY) / c_prior
-            return max(n2, insured), survival, progress_part
-
-        return density
+        return density(
+            self.belief,
+            self._policy,
+            now,
+            c_prior=self._c_prior,
+            attributed=self._attributed,
+            commit=commit,
+        )
 
     def eta(self, now: float) -> float | None:
         """The median of the belief about the finish (local time), or ``None`` if unknown.
@@ -286,14 +209,14 @@ class Cadence:
         """
         if self.start is None and self.belief.first_seen is None:
             return None
-        density = self._density(now, commit=False)
+        priced = self._density(now, commit=False)
         horizon = now + 48 * 3600.0
-        if density(horizon)[1] > 0.5:
+        if priced(horizon)[1] > 0.5:
             return None
         low, high = now, horizon
         for _ in range(40):
             mid = 0.5 * (low + high)
-            if density(mid)[1] > 0.5:
+            if priced(mid)[1] > 0.5:
                 low = mid
             else:
                 high = mid
@@ -317,15 +240,15 @@ class Cadence:
             return max(delay, self._server_hint(retry_after))
         cap = self._ramp_cap(now)
         self.belief.check_anchor(now)
-        density = self._density(now, commit=True)
-        n2, _, progress_part = density(now)
+        priced = self._density(now, commit=True)
+        n2, _, progress_part = priced(now)
         model = self.belief.model
         if n2 > 0.0 and model is not None and (now > model.median() or model.slowdown > 1.0):
             # Progress runs up its bill once its forecast has failed, or all along when it
             # has a record of coming later than it forecasts. Other polls before the finish it
             # forecasts are progress doing its job.
             self._attributed += progress_part / n2
-        delay = self._next_poll(now, cap, density)
+        delay = next_poll(now, cap, priced, min_interval=policy.min_interval)
         if self.belief.model is not None:
             self.belief.model.compact()
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))
@@ -358,21 +281,6 @@ class Cadence:
             return 0.0
         interval = min(interval, self._policy.max_interval)
         return first_seen + (self._polls + 1 - FREE_READS) * interval - now
-
-    def _next_poll(self, now: float, cap: float, density: Density) -> float:
-        """The wait after which the expected number of polls due, ``∫ n``, reaches one."""
-        step = cap / GRID
-        done = 0.0
-        before = math.sqrt(density(now)[0])
-        for i in range(1, GRID + 1):
-            current = math.sqrt(density(now + i * step)[0])
-            share = 0.5 * (before + current) * step
-            if done + share >= 1.0:
-                fraction = (1.0 - done) / share
-                return max(self._policy.min_interval, (i - 1 + fraction) * step)
-            done += share
-            before = current
-        return cap
 
     def _server_hint(self, retry_after: float | None) -> float:
         # A hint of days (or 1e20 s) is a broken server, not a wish: it would stop the wait.

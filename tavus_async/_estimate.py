@@ -16,7 +16,7 @@ change is dated at the midpoint between the poll that saw it and the one before.
   noisy steps do not count), the time left is stretched by that factor: an S-curve's tail
   stops promising the finish at every step. A speed-up is not extrapolated: it is seen late
   but cheaply, and the prior covers an early finish. The same factor raises the insurance of
-  the expected window (:mod:`tavus_async._cadence`);
+  the expected window (:mod:`tavus_async._pricing`);
 * the remaining work is never less than one step. At 99/100 only the finish is left, and it
   is one more step of the size this job's recent changes have had;
 * its log-spread is ``√(κ² + σ_step²/k)`` for ``k`` steps left: a single last step is as
@@ -28,7 +28,7 @@ change is dated at the midpoint between the poll that saw it and the one before.
   stages);
 * a step that has already lasted ``τ`` caps the rate. With ``k ≥ 2`` steps left, the median
   is at least ``1.5 (k - 1) τ``. Such a *stretched* prediction comes from a stall, not from a
-  rate, so it is priced like the prior (see :mod:`tavus_async._cadence`);
+  rate, so it is priced like the prior (see :mod:`tavus_async._pricing`);
 * 100/100 while still training says nothing more (the signal is exhausted): no model.
   Progress falling by more than ``RESTART`` points restarts the model; smaller dips are noise.
 * *noise*: the change points follow the highest reading. When readings scatter both ways

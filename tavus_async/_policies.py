@@ -189,7 +189,7 @@ class PollPolicy:
     happens in the next moment given that it has not happened yet. The belief about the
     finish mixes a **duration prior** (``expected_duration``, learned from trainings the
     client watched) with what ``training_progress`` predicts, each weighed by how well it
-    has predicted so far (see ``tavus_async._cadence``). Two prices set how much a second of
+    has predicted so far (see ``tavus_async._pricing``). Two prices set how much a second of
     detection is worth:
 
     * ``finish_interval``: the spacing where progress places the finish, when it is expected

@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_errors",
         "_validation _sansio _converter _policies _estimate _anchor",
         "_durable _http _belief _outcome _hub",
+        "_pricing",
         "_cadence _pages",
         "_driver",
         "_jobs",
