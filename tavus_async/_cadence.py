@@ -45,6 +45,7 @@ from ._models import Face
 from ._policies import MAX_PAUSE, PollPolicy, jittered
 from ._pricing import Density, density, next_poll, prior_price
 from ._prior import DurationPrior
+from ._server_clock import ServerClock, shared_time
 
 __all__ = ["Cadence"]
 
@@ -55,9 +56,6 @@ FREE_READS = 4
 MAX_STEPS = 64
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
-#: A server ``Date`` that drifts from our clock by more than this (seconds), plus this share of
-#: the time between, does not keep time with ours (see ``Cadence._date_keeps_time``).
-DATE_SLACK, DATE_RATE = 60.0, 0.25
 #: A restore measured this much sooner than the suggested delay distrusts the clock.
 EARLY = 0.25
 
@@ -67,19 +65,13 @@ def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
     return gen
 
 
-def _epoch(when: dt.datetime) -> float:
-    return when.timestamp()
-
-
 class Cadence:
     """Poll-delay decisions for one job. See the module docstring for the rules."""
 
     __slots__ = (
         "_attributed",
         "_c_prior",
-        "_date_broken",
-        "_date_offset",
-        "_date_ref",
+        "_clock",
         "_error_waits",
         "_errors",
         "_hint",
@@ -110,16 +102,7 @@ class Cadence:
         # The prior's price: window_interval is the spacing at its median's hazard (as 2c).
         self._c_prior = prior_price(policy, prior)
         # The server's Date at creation relates our clock to the one other workers read.
-        self._date_offset: float | None = (
-            _epoch(server_date) + 0.5 - start
-            if server_date is not None and start is not None
-            else None
-        )
-        # (local time, offset) when Date was first seen, and whether it has failed to keep time.
-        self._date_broken = False
-        self._date_ref: tuple[float, float] | None = (
-            None if self._date_offset is None or start is None else (start, self._date_offset)
-        )
+        self._clock = ServerClock(start, server_date)
         self._ramp_steps = 0
         self._ramp = _primed(
             backoff.expo(
@@ -144,33 +127,12 @@ class Cadence:
         """Record a successful read of ``face`` at ``now``; resets the fault backoff."""
         self._errors, self._error_waits = 0, None
         self._polls += 1
-        if server_date is not None and self._date_keeps_time(now, server_date):
-            # Date has whole seconds: the server's time was, on average, half a second later.
-            self._date_offset = _epoch(server_date) + 0.5 - now
-        else:
+        was_broken = self._clock.broken
+        if server_date is not None and not self._clock.read(now, server_date):
+            if not was_broken:  # it just stopped keeping time: so much for its created_at
+                self.belief.anchor.distrust()
             server_date = None
         self.belief.observe(now, face, server_date)
-
-    def _date_keeps_time(self, now: float, server_date: dt.datetime) -> bool:
-        """Whether the server's ``Date`` moves with our clock (once it has not, never again).
-
-        A server on virtual or accelerated time may stamp its responses with the machine's
-        real clock: its ``created_at`` then means nothing against that ``Date``, and neither
-        can time a state token. Clocks that drift apart by more than ``DATE_SLACK`` plus
-        ``DATE_RATE`` of the time between are taken to be such a pair.
-        """
-        if self._date_broken:
-            return False
-        offset = _epoch(server_date) + 0.5 - now
-        if self._date_ref is None:
-            self._date_ref = (now, offset)
-            return True
-        since, first = self._date_ref
-        if abs(offset - first) <= DATE_SLACK + DATE_RATE * max(0.0, now - since):
-            return True
-        self._date_broken, self._date_offset = True, None
-        self.belief.anchor.distrust()
-        return False
 
     @property
     def start(self) -> float | None:
@@ -308,7 +270,7 @@ class Cadence:
         now = self._policy.clock()
         state = self.to_state(face_id, now=now, wall=0.0, delay=0.0)
         adopted = Cadence.from_state(state, policy, now=now, server_date=None, wall=0.0)
-        adopted._date_offset = self._date_offset
+        adopted._clock.offset = self._clock.offset
         adopted.belief.anchor.skew_sample = self.belief.anchor.skew_sample
         return adopted
 
@@ -317,8 +279,9 @@ class Cadence:
 
         ``wall`` is the wall clock's epoch seconds, used only when no server ``Date`` was seen.
         """
-        if self._date_offset is not None:
-            clock, saved = "date", now + self._date_offset
+        offset = self._clock.offset
+        if offset is not None:
+            clock, saved = "date", now + offset
         else:
             clock, saved = "wall", wall
 
@@ -368,7 +331,7 @@ class Cadence:
         """
         shared: float | None = None
         if state.clock == "date" and server_date is not None:
-            shared = _epoch(server_date) + 0.5
+            shared = shared_time(server_date)
         elif state.clock == "wall":
             shared = wall
         elapsed = None if shared is None else shared - state.saved

@@ -21,7 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     for layer in (
         "_version _models _prior",
         "_errors",
-        "_validation _sansio _converter _policies _estimate _anchor",
+        "_validation _sansio _converter _policies _estimate _anchor _server_clock",
         "_durable _http _belief _outcome _hub",
         "_pricing",
         "_cadence _pages",
