@@ -143,6 +143,9 @@ class TavusActivities:
 
         Raises:
             APIError: as for any read; transient ones are retried by the workflow.
+            ApplicationError: of type ``FaceNotVisibleYet`` (retried), for an unknown id on
+                the first reads of a face the workflow created (a store may lag its writes),
+                until the workflow's retries have spanned ``CREATE_LAG``.
             CadenceStateError: the state is not this face's.
         """
         info = activity.info()
