@@ -27,7 +27,7 @@ from tavus_async._errors import (
     TavusError,
     TrainingMayHaveStartedError,
 )
-from tavus_async._outcome import CREATE_LAG, Until, settle
+from tavus_async._outcome import Until, is_transient, settle
 
 from ._types import (
     CREATE_NOT_SENT,
@@ -52,9 +52,6 @@ HOLD = 90.0
 HOLD_BUDGET = 300.0
 #: Error type of a face the workflow created that no read has shown yet: retried.
 NOT_VISIBLE_YET = "FaceNotVisibleYet"
-#: Poll attempts that may find such a face unknown: the workflow's retries (2 s, doubling)
-#: span ``CREATE_LAG`` by then.
-LAG_ATTEMPTS = 1 + math.ceil(math.log2(CREATE_LAG / 2.0 + 1.0))
 #: Real seconds between heartbeats while the poll activity sleeps (at most; a third of the
 #: heartbeat timeout when that is shorter, so a short ``poll_timeout`` still sees them).
 HEARTBEAT_EVERY = 10.0
@@ -145,7 +142,7 @@ class TavusActivities:
             APIError: as for any read; transient ones are retried by the workflow.
             ApplicationError: of type ``FaceNotVisibleYet`` (retried), for an unknown id on
                 the first reads of a face the workflow created (a store may lag its writes),
-                until the workflow's retries have spanned ``CREATE_LAG``.
+                until its retries have spanned ``CREATE_LAG`` (as for a wait).
             CadenceStateError: the state is not this face's.
         """
         info = activity.info()
@@ -159,9 +156,13 @@ class TavusActivities:
             try:
                 result = await job.poll_once()
             except (InvalidIdError, NotFoundError) as exc:
-                if _unseen(state, given.face_id) and info.attempt < LAG_ATTEMPTS:
-                    # Created by this workflow, never read: a store catching up with its
-                    # write (as for a wait; see CREATE_LAG). Retried, for a while.
+                # Created by this workflow, never read: the same rule as for a wait (a store
+                # catching up with its write), timed by the retries this poll has had.
+                unseen_for = None
+                if _unseen(state, given.face_id):
+                    retried = info.current_attempt_scheduled_time - info.scheduled_time
+                    unseen_for = retried.total_seconds()
+                if is_transient(exc, unseen_for=unseen_for):
                     raise ApplicationError(str(exc), type=NOT_VISIBLE_YET) from exc
                 raise
             state = result.state
