@@ -113,6 +113,8 @@ FAMILY: tuple[Shape, ...] = (
     Shape("accelerating", _curve("accelerating"), HARD),
     Shape("resumed mid-way, realistic", _curve("realistic"), CLOCK, resumed=True, midway=True),
     Shape("resumed mid-way, asymptote", _curve("asymptote"), CLOCK, resumed=True, midway=True),
+    Shape("rounded", _curve("rounded"), INFORMATIVE),
+    Shape("resumed mid-way, rounded", _curve("rounded"), CLOCK, resumed=True, midway=True),
 )  # fmt: skip
 
 

@@ -29,7 +29,8 @@ change is dated at the midpoint between the poll that saw it and the one before.
 * a step that has already lasted ``τ`` caps the rate. With ``k ≥ 2`` steps left, the median
   is at least ``1.5 (k - 1) τ``. Such a *stretched* prediction comes from a stall, not from a
   rate, so it is priced like the prior (see :mod:`tavus_async._pricing`);
-* 100/100 while still training says nothing more (the signal is exhausted): no model.
+* 100/100 while still training is read as 99/100 is: only the finish is left. Servers that
+  round (not truncate) show it for the last half step, and counts can end before statuses.
   Progress falling by more than ``RESTART`` points restarts the model; smaller dips are noise.
 * *noise*: the change points follow the highest reading. When readings scatter both ways
   around the truth, that maximum runs ahead of it by about as far as readings typically fall
@@ -209,7 +210,7 @@ def progress_model(
 ) -> ProgressModel | None:
     """The prediction from the change points seen so far (``points[0]`` is the first read).
 
-    ``None`` while progress has not moved, or once it reads 100/100.
+    ``None`` while progress has not moved.
     """
     if len(points) < 2:
         return None
@@ -218,8 +219,6 @@ def progress_model(
     if not moves:
         return None
     last_t, last_p = points[-1]
-    if last_p >= 1.0:
-        return None
     remaining = max(0.01, 1.0 - last_p + noise)
     rates = _credible_rates(points, start, noise)
     if not rates:

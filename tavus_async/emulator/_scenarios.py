@@ -124,6 +124,9 @@ CURVES: dict[str, Points] = {
     # Accelerating (progress as the square of time): every rate seen so far is slower than
     # the one to come, so a forecast from it places the finish too late.
     "accelerating": _sampled(lambda x: x * x),
+    # Steady progress rounded to the nearest point, not down: 100/100 for the last half
+    # percent of the training, while the status still says "started".
+    "rounded": ((0.0, 0), *((i / 100 - 0.005, i) for i in range(1, 101))),
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
 #: Curves drawn per face from its seed (see :func:`make_curve`).
