@@ -115,6 +115,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("resumed mid-way, asymptote", _curve("asymptote"), CLOCK, resumed=True, midway=True),
     Shape("rounded", _curve("rounded"), INFORMATIVE),
     Shape("resumed mid-way, rounded", _curve("rounded"), CLOCK, resumed=True, midway=True),
+    Shape("done_at_80", _curve("done_at_80"), HARD),
 )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from tavus_async._belief import Belief
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._estimate import progress_model, slowdown
+from tavus_async._pricing import INSURANCE
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
 from tavus_async.emulator._scenarios import make_curve
@@ -819,6 +820,27 @@ def test_one_hundred_percent_while_training_is_the_last_step() -> None:
     at_99, at_100 = delay_after(99), delay_after(100)
     assert at_100 == pytest.approx(at_99, rel=0.2)
     assert at_100 < silent.after_success(99 * step) / 3
+
+
+def test_steady_progress_never_thins_the_expected_window_below_the_insurance() -> None:
+    # Steady progress at 80/100 after 3.5 h forecasts the finish 50 minutes on, but a
+    # training may complete where it stands (the emulator's done_at_80): in the window the
+    # prior expects, polls are never further apart than 1 / INSURANCE times a silent
+    # face's. (At half the prior's density, such trainings were seen after 75 s on average
+    # in simulation; a fixed 120 s poller sees them after 60 s.)
+    step = 3.5 * HOUR / 80
+
+    def delay_at(cadence: Cadence, progress: Callable[[int], int]) -> float:
+        for i in range(1, 81):
+            cadence.observe(i * step, _face(progress(i)), server_date=None)
+        for _ in range(12):  # past the ramp
+            cadence.after_success(80 * step)
+        return cadence.after_success(80 * step)
+
+    steady = delay_at(Cadence(EXACT, PRIOR, start=0.0), lambda i: i)
+    silent = delay_at(Cadence(EXACT, PRIOR, start=0.0), lambda i: 0)
+    assert steady > silent  # progress does thin it: the forecast is far
+    assert steady <= silent / INSURANCE * 1.05
 
 
 def test_small_dips_are_noise_and_large_drops_restart() -> None:
