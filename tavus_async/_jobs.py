@@ -328,7 +328,12 @@ class TrainingJob(Generic[FaceT]):
         ``done`` is also true for a failed training (check ``result.face.status``).
 
         Raises:
-            APIError: any failure of the read, transient or not (schedule a retry).
+            APIError: any failure of the read. ``APIConnectionError``,
+                ``ResponseValidationError``, ``RateLimitError``, ``ServerError`` and 408 are
+                transient: poll again later with the same state. ``InvalidIdError`` or
+                ``NotFoundError`` mean the face is gone (or, within two minutes of its
+                create, not yet visible: a store may lag its writes); authentication and
+                permission errors will not pass by themselves.
         """
         policy = self._hub.policy
         await self._hub.acquire_slot(policy)

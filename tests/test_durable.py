@@ -14,12 +14,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tavus_async import CadenceStateError, InvalidArgumentError, PollPolicy, TavusClient
+from tavus_async import (
+    APIConnectionError,
+    APIError,
+    CadenceStateError,
+    InvalidArgumentError,
+    PollPolicy,
+    RateLimitError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+    TavusClient,
+)
 from tavus_async._cadence import Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._models import Face, FaceStatus
 from tavus_async._prior import DurationPrior
-from tavus_async.emulator import Emulator, Rule, Scenario
+from tavus_async.emulator import Emulator, Fault, Rule, Scenario
 
 from .conftest import API_KEY
 
@@ -223,3 +234,37 @@ def test_any_edit_of_a_state_is_refused_or_harmless(edits: dict[str, Any]) -> No
     eta = cadence.eta(now)
     assert eta is None or math.isfinite(eta)
     cadence.to_state("r1", now=now, wall=0.0, delay=delay)
+
+
+async def test_a_stateless_worker_rides_out_faults_with_the_state_it_had(
+    emulator: Emulator,
+) -> None:
+    # A worker that follows the docs: on a transient failure, poll again later with the
+    # state it was given. About two reads in five fail (5xx, 429, cut, garbage): the
+    # training is still followed to its end, and only transient errors were raised.
+    transient = (APIConnectionError, ResponseValidationError, RateLimitError, ServerError)
+    route = "GET /v2/faces/*"
+    for kind in ("server_error", "rate_limit", "reset", "not_json"):
+        emulator.add_fault(Fault(kind=kind, rate=0.12, route=route, retry_after=20.0))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
+        job = await creator.faces.create(train_video_url=VIDEO)
+        state, raised, done = job.state, [], False
+    await asyncio.sleep(5.0)
+    while not done:
+        async with TavusClient(
+            api_key=API_KEY, base_url=emulator.url, retry=RetryPolicy(max_attempts=1)
+        ) as worker:
+            try:
+                result = await worker.faces.job(job.face_id, state=state).poll_once()
+            except APIError as exc:
+                raised.append(exc)
+                await asyncio.sleep(
+                    exc.retry_after if isinstance(exc, RateLimitError) and exc.retry_after else 30.0
+                )
+                continue
+        done, state = result.done, result.state
+        if not done:
+            await asyncio.sleep(result.next_delay)
+    assert str(result.face.status) == "completed"
+    assert len(raised) >= 4  # the faults did fire
+    assert all(isinstance(exc, transient) for exc in raised), raised
