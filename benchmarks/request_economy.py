@@ -12,12 +12,12 @@ Requests per job include the create. Detection latency runs from the moment the 
 completed (or failed) on the emulator to the moment the wait returned.
 
 The family (``FAMILY``): informative curves (progress that moves through the training),
-silent progress, shapes where progress misleads (stuck on its last value, 100/100 early, a
-finish from 60/100, a curve that keeps slowing, coarse jumps, a new random curve for every
-training), trainings resumed by another process (at creation, with ``created_at`` hours off
-or no ``Date`` at all, or mid-way through, with the clocks right or no ``Date``), a failure at
-30 %, and durations from one to six hours. The target rows use durations drawn from 2.8 to
-4.2 h.
+silent progress, shapes where progress misleads (stuck on its last value, 100/100 early or
+only for the last half step, a finish from 60/100 or 80/100, a curve that keeps slowing,
+coarse jumps, a new random curve for every training), trainings resumed by another process
+(at creation, with ``created_at`` hours off or no ``Date`` at all, or mid-way through, with
+the clocks right or no ``Date``), a failure at 30 %, and durations from one to six hours.
+The target rows use durations drawn from 2.8 to 4.2 h.
 
 The verdicts:
 
