@@ -18,7 +18,7 @@ density and with a bounded allowance for progress whose forecasts failed.
   :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
 * *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the
   next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound,
-  honoured up to an hour (``MAX_PAUSE``): a longer one is a broken server's.
+  honoured up to ten minutes (``MAX_PAUSE``); a longer one is asked again then.
 * *Safety net.* With a callback to rely on: a check right away, then polls from
   ``callback_safety_start`` (face age) every ``callback_safety_interval``.
 

@@ -274,7 +274,7 @@ class HTTPSession:
         return max(0.0, self._paused_until - asyncio.get_running_loop().time())
 
     def pause(self, seconds: float) -> None:
-        """Hold every request of this client for ``seconds`` (capped at one hour)."""
+        """Hold every request of this client for ``seconds`` (at most ``MAX_PAUSE``)."""
         seconds = min(max(seconds, 0.0), MAX_PAUSE)
         until = asyncio.get_running_loop().time() + seconds
         if until > self._paused_until:

@@ -28,9 +28,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Longest deadline accepted anywhere: beyond this a "timeout" is a bug, not a wish.
 MAX_DEADLINE = 30 * 24 * 3600.0
-#: Longest wait a ``Retry-After`` may impose (a client-wide pause, a job's next poll); a
-#: longer one is bogus, and honoured only this far.
-MAX_PAUSE = 3600.0
+#: Longest wait a ``Retry-After`` may impose (a client-wide pause, a job's next poll). A
+#: longer one is asked again after this long: if it was meant, the server answers 429 again,
+#: for one request; if it was bogus or misread (an HTTP date on another clock than the
+#: ``Date`` beside it), the wait has lost ten minutes, not hours.
+MAX_PAUSE = 600.0
 
 
 def loop_clock() -> float:
@@ -201,9 +203,10 @@ class PollPolicy:
     ``backoff_factor`` up to ``max_interval`` (for a face resumed with a server age, counted
     from its creation), which keeps watching for failures (a training
     that fails mid-way is seen within one ``max_interval``); no interval is shorter than
-    ``min_interval``. A ``Retry-After`` on any response is honoured (up to an hour: a longer
-    one is a broken server's, and would end the wait in all but name). Every delay is jittered
-    by up to ``jitter`` with a floor, so many jobs do not poll in lockstep.
+    ``min_interval``. A ``Retry-After`` on any response is honoured up to ten minutes; a
+    longer one is asked again then (a broken server's would end the wait in all but name).
+    Every delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in
+    lockstep.
 
     Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
     end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
