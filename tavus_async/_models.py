@@ -174,7 +174,12 @@ class Face:
 
     @property
     def progress(self) -> float | None:
-        """``training_progress`` as a fraction in ``[0, 1]``, or ``None`` if absent/unparsable."""
+        """``training_progress`` as a fraction in ``[0, 1]``, or ``None`` if absent/unparsable.
+
+        ``"45/100"`` and ``"450/1000"`` are 0.45; a bare number is a percent (``"45"``,
+        ``"45%"``, and so ``"0.45"`` is 0.0045: a server counting in fractions is read as
+        one that has barely started, and waited for as if its progress were silent).
+        """
         return _parse_progress(self.training_progress)
 
     @property

@@ -112,6 +112,9 @@ def test_replica_names_are_accepted_and_aliased() -> None:
         ("0/100", 0.0),
         ("100/100", 1.0),
         ("45%", 0.45),
+        ("45", 0.45),
+        ("450/1000", 0.45),
+        ("0.45", pytest.approx(0.0045)),  # a bare number is a percent
         ("7/0", None),
         ("half", None),
         ("", None),
