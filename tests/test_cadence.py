@@ -36,6 +36,7 @@ from tavus_async._belief import Belief
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._estimate import progress_model, slowdown
+from tavus_async._policies import MAX_PAUSE
 from tavus_async._pricing import INSURANCE
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
@@ -914,7 +915,9 @@ def test_retry_after_and_min_interval_bound_the_delay() -> None:
     curve = [(i / 100, i) for i in range(100)]
     _, _, cadence = _run(curve, 100 * 30.0)
     assert cadence.after_success(3000.0) >= EXACT.min_interval
-    assert cadence.after_success(3000.0, retry_after=900.0) == 900.0
+    assert cadence.after_success(3000.0, retry_after=500.0) == 500.0
+    # A longer Retry-After is asked again after MAX_PAUSE (ten minutes).
+    assert cadence.after_success(3000.0, retry_after=900.0) == MAX_PAUSE
 
 
 def test_jitter_keeps_a_floor() -> None:
