@@ -400,6 +400,12 @@ class TrainingJob(Generic[FaceT]):
             return None
         return now - self._created_at
 
+    def _restored_unseen(self) -> bool:
+        """Restored from the state of a face its holder created and never read (the
+        holder's clock, not ours, says how long ago: see the Temporal poll activity)."""
+        pending = self._pending
+        return pending is not None and pending.source == "local" and pending.first is None
+
     async def _read_once(self) -> Polled[FaceT]:
         return await self._source.fetch(self.face_id, retry=False)
 

@@ -159,7 +159,7 @@ class TavusActivities:
                 # Created by this workflow, never read: the same rule as for a wait (a store
                 # catching up with its write), timed by the retries this poll has had.
                 unseen_for = None
-                if _unseen(state, given.face_id):
+                if job._restored_unseen():
                     retried = info.current_attempt_scheduled_time - info.scheduled_time
                     unseen_for = retried.total_seconds()
                 if is_transient(exc, unseen_for=unseen_for):
@@ -199,8 +199,3 @@ class TavusActivities:
         newest = max(jobs, key=lambda job: (job.face and job.face.created_at) or _EPOCH)
         return Recovered(face_id=newest.face_id, state=newest.state)
 
-
-def _unseen(state: str, face_id: str) -> bool:
-    """Whether ``state`` is that of a face its holder created and has never read."""
-    saved = decode(state, face_id=face_id)
-    return saved.source == "local" and saved.first is None
