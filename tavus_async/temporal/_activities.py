@@ -198,4 +198,3 @@ class TavusActivities:
         # The name is the workflow's own: more than one face means creates both got through.
         newest = max(jobs, key=lambda job: (job.face and job.face.created_at) or _EPOCH)
         return Recovered(face_id=newest.face_id, state=newest.state)
-
