@@ -8,9 +8,11 @@ own (local, monotonic) clock:
   and the difference is reported as a *skew sample*: a server whose clocks are off, or a
   ``created_at`` in another time zone, shows up here first and corrects later resumes;
 * **server**: a resumed face; its ``created_at`` read against the server's ``Date`` header,
-  corrected by the client's skew. Dropped at once when absurd (in the future, or more than
-  two weeks old), when the ``Date`` turns out not to keep time with our clock
-  (:meth:`Anchor.distrust`, from the cadence), and on either of two kinds of evidence:
+  corrected by the client's skew (from a server that sends no ``Date``: against our own
+  wall clock, which the client keeps in step with its own). Dropped at once when absurd
+  (in the future, or more than two weeks old), when the ``Date`` turns out not to keep
+  time with our clock (:meth:`Anchor.distrust`, from the cadence), and on either of two
+  kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
     weighed against an unknown start by the survival each predicted since the first read,
@@ -92,10 +94,26 @@ class Anchor:
         self.evidence = ODDS
         self._skew = clock_skew
 
-    def read(self, now: float, face: Face, server_date: dt.datetime | None, *, first: bool) -> None:
-        """Take in what a read of the face says about its age (``first``: the first read)."""
+    def read(
+        self,
+        now: float,
+        face: Face,
+        server_date: dt.datetime | None,
+        *,
+        first: bool,
+        wall: dt.datetime | None = None,
+    ) -> None:
+        """Take in what a read of the face says about its age (``first``: the first read).
+
+        ``wall`` is our own wall clock, for a response without a ``Date``: a first read
+        then takes ``created_at`` against it (and no skew seen through ``Date`` applies).
+        """
         created = face.created_at
-        if created is None or server_date is None:
+        if created is None:
+            return
+        if server_date is None:
+            if wall is not None and self.source is None and first:
+                self._claim(now, (wall - created).total_seconds())
             return
         server_age = (server_date - created).total_seconds()
         if self.source == "local":
@@ -104,7 +122,9 @@ class Anchor:
             return
         if self.source is not None or not first:
             return  # decided at the first read
-        age = server_age - (self._skew or 0.0)
+        self._claim(now, server_age - (self._skew or 0.0))
+
+    def _claim(self, now: float, age: float) -> None:
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
         else:

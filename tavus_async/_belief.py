@@ -95,9 +95,16 @@ class Belief:
         """Local clock time at which the face was created, when known and trusted."""
         return self.anchor.trusted
 
-    def observe(self, now: float, face: Face, server_date: dt.datetime | None) -> None:
-        """Take in a successful read of ``face`` at ``now``."""
-        self.anchor.read(now, face, server_date, first=self.first_seen is None)
+    def observe(
+        self,
+        now: float,
+        face: Face,
+        server_date: dt.datetime | None,
+        wall: dt.datetime | None = None,
+    ) -> None:
+        """Take in a successful read of ``face`` at ``now`` (``wall``: our wall clock then,
+        which dates ``created_at`` when the server sent no ``Date``)."""
+        self.anchor.read(now, face, server_date, first=self.first_seen is None, wall=wall)
         if self.first_seen is None:
             self.first_seen = now
         before, self.last_poll = self.last_poll, now

@@ -123,8 +123,19 @@ class Cadence:
 
     # ------------------------------------------------------------------ observations
 
-    def observe(self, now: float, face: Face, *, server_date: dt.datetime | None) -> None:
-        """Record a successful read of ``face`` at ``now``; resets the fault backoff."""
+    def observe(
+        self,
+        now: float,
+        face: Face,
+        *,
+        server_date: dt.datetime | None,
+        wall: float | None = None,
+    ) -> None:
+        """Record a successful read of ``face`` at ``now``; resets the fault backoff.
+
+        ``wall`` is our wall clock at ``now`` (epoch seconds), if known: when the response
+        has no ``Date``, a resumed face's ``created_at`` is read against it instead.
+        """
         self._errors, self._error_waits = 0, None
         self._polls += 1
         was_broken = self._clock.broken
@@ -132,7 +143,10 @@ class Cadence:
             if not was_broken:  # it just stopped keeping time: so much for its created_at
                 self.belief.anchor.distrust()
             server_date = None
-        self.belief.observe(now, face, server_date)
+        own = None
+        if server_date is None and wall is not None:
+            own = dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)
+        self.belief.observe(now, face, server_date, own)
 
     @property
     def start(self) -> float | None:

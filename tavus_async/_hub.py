@@ -7,23 +7,35 @@
 **Learning for free.** The hub keeps the duration prior the client has learned from
 trainings it watched finish, and the skew between the server's clock and ours seen on faces
 it created. Both correct the estimates of later jobs; neither costs a request.
+
+**A wall clock in step with the client's.** A face's ``created_at`` is read against the
+server's ``Date``; from a server that sends none, against our own wall clock
+(:meth:`JobHub.wall`): the epoch time read once per event loop, moved on by the loop's
+(monotonic) clock, so that it keeps time with every deadline of the client, on virtual
+time too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import time
 import weakref
 from collections.abc import Callable
 from typing import Protocol
 
-from ._policies import Clock, PollPolicy, Sleep
+from ._policies import Clock, PollPolicy, Sleep, loop_clock
 from ._prior import DurationLearner, DurationPrior
 
 __all__ = ["CLOSE_CHUNK", "HubJob", "JobHub", "PollLimiter"]
 
 #: Waits ended per loop iteration when a client closes.
 CLOSE_CHUNK = 256
+
+#: Per event loop: (epoch seconds, loop time) when a client first read it (see JobHub.wall).
+_WALL_REFS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[float, float]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class HubJob(Protocol):
@@ -110,6 +122,10 @@ class JobHub:
         #: Callback receiver bridge: set by the client when callbacks are enabled.
         self.callback_token: str | None = None
         self._subscriptions: dict[str, weakref.WeakSet[HubJob]] = {}
+        # (epoch seconds, an injected policy clock) at one moment (see wall()). Taken now if
+        # a loop runs: a client opened early dates the loop's faces best on virtual time.
+        self._wall_ref: tuple[float, float] | None = None
+        self.wall(policy.clock)
 
     async def acquire_slot(self, policy: PollPolicy) -> None:
         """Wait for a poll's turn within the budget and any ``Retry-After`` pause."""
@@ -144,6 +160,29 @@ class JobHub:
             return None
         ordered = sorted(self._skews)
         return ordered[len(ordered) // 2]
+
+    def wall(self, clock: Clock) -> float | None:
+        """Our wall clock (epoch seconds) as of ``clock()``: read once, then moved on by
+        ``clock``. ``None`` for another clock than the client's, or outside a loop.
+
+        For the default clock the reading is taken once per event loop, so that every
+        client on a loop keeps the same time, on virtual time too (a client opened three
+        virtual hours in does not think it is three hours earlier than the first one).
+        """
+        if clock != self.policy.clock:
+            return None
+        try:
+            now = clock()
+        except RuntimeError:  # the default clock outside a running loop
+            return None
+        if clock == loop_clock:
+            ref = _WALL_REFS.setdefault(asyncio.get_running_loop(), (time.time(), now))
+        else:
+            if self._wall_ref is None:
+                self._wall_ref = (time.time(), now)
+            ref = self._wall_ref
+        epoch, then = ref
+        return epoch + (now - then)
 
     # ------------------------------------------------------------------ running jobs
 

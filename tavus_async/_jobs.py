@@ -154,7 +154,8 @@ class TrainingJob(Generic[FaceT]):
         """Seconds since the face was created, or ``None`` while unknown. No I/O.
 
         Exact for a job this client created; for a resumed one, the face's ``created_at``
-        read against the server's ``Date``: replaced by the age progress explains when
+        read against the server's ``Date`` (or our own wall clock, from a server that sends
+        none): replaced by the age progress explains when
         the two disagree, ``None`` while the face outlives what it predicted and progress
         cannot tell (see Waiting in the docs).
         """
@@ -428,7 +429,9 @@ class TrainingJob(Generic[FaceT]):
         if cadence is not None:
             now = cadence.policy.clock()
             skew_known = cadence.skew_sample is not None
-            cadence.observe(now, face, server_date=polled.server_date)
+            cadence.observe(
+                now, face, server_date=polled.server_date, wall=self._hub.wall(cadence.policy.clock)
+            )
             if not skew_known and cadence.skew_sample is not None:
                 self._hub.note_skew(cadence.skew_sample)
             if settle(face, "final") is face:
