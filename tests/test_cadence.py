@@ -36,7 +36,8 @@ from tavus_async._belief import Belief
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._estimate import progress_model, slowdown
-from tavus_async._policies import MAX_PAUSE
+from tavus_async._hub import JobHub
+from tavus_async._policies import MAX_PAUSE, loop_clock
 from tavus_async._pricing import INSURANCE
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
@@ -513,6 +514,38 @@ async def test_without_a_date_created_at_is_read_against_our_wall_clock(resumed_
     assert ages
     assert ages[0][1] is not None
     assert all(abs(age - now) < 60.0 for now, age in ages if age is not None)
+
+
+async def test_every_client_on_a_loop_reads_one_wall_clock_moved_on_by_the_loop() -> None:
+    # The wall clock that dates created_at when a server sends no Date: read once per loop
+    # and moved on by the loop's clock, so a client opened an hour (of virtual time) later
+    # agrees with the first, and the first reads an hour more. (Read per client, the late
+    # one would take every face as an hour younger than the first does.)
+    def hub(policy: PollPolicy) -> JobHub:
+        return JobHub(policy=policy, max_polls_per_second=None, pause_remaining=lambda: 0.0)
+
+    first = hub(PollPolicy())
+    start = first.wall(loop_clock)
+    assert start is not None
+    await asyncio.sleep(HOUR)
+    late = hub(PollPolicy())
+    assert late.wall(loop_clock) == pytest.approx(start + HOUR, abs=1.0)
+    assert first.wall(loop_clock) == pytest.approx(start + HOUR, abs=1.0)
+    # Another clock than the client's dates nothing; an injected one is read per client.
+    assert first.wall(lambda: 0.0) is None
+    now = [5.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    injected = hub(PollPolicy(clock=lambda: now[0], sleep=sleep))
+    clock = injected.policy.clock
+    before = injected.wall(clock)
+    now[0] += 600.0
+    after = injected.wall(clock)
+    assert before is not None
+    assert after is not None
+    assert after - before == pytest.approx(600.0)
 
 
 async def _eta_samples(
