@@ -111,20 +111,19 @@ class Anchor:
         created = face.created_at
         if created is None:
             return
-        if server_date is None:
-            if wall is not None and self.source is None and first:
-                self._claim(now, (wall - created).total_seconds())
-            return
-        server_age = (server_date - created).total_seconds()
-        if self.source == "local":
+        if server_date is not None and self.source == "local":
             if self.skew_sample is None and self.start is not None:
+                server_age = (server_date - created).total_seconds()
                 self.skew_sample = server_age - (now - self.start)
             return
         if self.source is not None or not first:
             return  # decided at the first read
-        self._claim(now, server_age - (self._skew or 0.0))
-
-    def _claim(self, now: float, age: float) -> None:
+        if server_date is not None:
+            age = (server_date - created).total_seconds() - (self._skew or 0.0)
+        elif wall is not None:
+            age = (wall - created).total_seconds()
+        else:
+            return
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
         else:

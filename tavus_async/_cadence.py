@@ -143,9 +143,7 @@ class Cadence:
             if not was_broken:  # it just stopped keeping time: so much for its created_at
                 self.belief.anchor.distrust()
             server_date = None
-        own = None
-        if server_date is None and wall is not None:
-            own = dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)
+        own = None if wall is None else dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)
         self.belief.observe(now, face, server_date, own)
 
     @property
