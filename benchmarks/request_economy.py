@@ -116,6 +116,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("rounded", _curve("rounded"), INFORMATIVE),
     Shape("resumed mid-way, rounded", _curve("rounded"), CLOCK, resumed=True, midway=True),
     Shape("done_at_80", _curve("done_at_80"), HARD),
+    Shape("deciles", _curve("deciles"), HARD),
 )  # fmt: skip
 
 

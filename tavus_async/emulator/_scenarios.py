@@ -127,6 +127,10 @@ CURVES: dict[str, Points] = {
     # Accelerating (progress as the square of time): every rate seen so far is slower than
     # the one to come, so a forecast from it places the finish too late.
     "accelerating": _sampled(lambda x: x * x),
+    # Ten even steps of ten points to 100/100 at 80 % of the training, then 100/100 for the
+    # last fifth: a last step as long as two and a half of the steps before it, each
+    # seventeen minutes or more, so that every forecast of the finish is a long one.
+    "deciles": tuple((0.08 * i, 10 * i) for i in range(11)),
     # Steady progress rounded to the nearest point, not down: 100/100 for the last half
     # percent of the training, while the status still says "started".
     "rounded": ((0.0, 0), *((i / 100 - 0.005, i) for i in range(1, 101))),
