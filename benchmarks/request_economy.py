@@ -117,6 +117,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("resumed mid-way, rounded", _curve("rounded"), CLOCK, resumed=True, midway=True),
     Shape("done_at_80", _curve("done_at_80"), HARD),
     Shape("deciles", _curve("deciles"), HARD),
+    Shape("deciles_99", _curve("deciles_99"), HARD),
 )  # fmt: skip
 
 

@@ -31,6 +31,8 @@ change is dated at the midpoint between the poll that saw it and the one before.
   rate, so it is priced like the prior (see :mod:`tavus_async._pricing`);
 * 100/100 while still training is read as 99/100 is: only the finish is left. Servers that
   round (not truncate) show it for the last half step, and counts can end before statuses.
+  But what is left then is work progress does not count (a lagging status, a last stage),
+  whose length need not be a step's: such a forecast is believed at lower odds (below).
   Progress falling by more than ``RESTART`` points restarts the model; smaller dips are noise.
 * *noise*: the change points follow the highest reading. When readings scatter both ways
   around the truth, that maximum runs ahead of it by about as far as readings typically fall
@@ -46,6 +48,13 @@ model's weight starts at ``n / (n + 2)`` after ``n`` changes (at most 0.9). It i
 * the *plausibility* of its predicted finish under the duration prior: the prior's density
   there over its highest density still ahead, at least ``PLAUSIBILITY_FLOOR``. A 99/100
   reached after two hours of a 3-4 hour training is taken with caution;
+* ``COMPLETE_DOUBT`` (in log-odds) when progress reads 100/100: a forecast of one more step
+  is then a guess about work it does not count. Rounded counts finish within half a step of
+  it; others sit there for a fifth of the training. Ten steps of ten points to 100/100 at
+  80 %, each forecast window seventeen minutes wide, cost 127 requests against a fixed
+  120 s poller's 107 when such a forecast was believed as one at 99/100 is; 97 at this
+  doubt (102 at 2, 93 at 3), and rounded progress is seen after 10.4 s instead of 6.1 s
+  (8.6 s at 2, 11.7 s at 3), in simulation;
 * the *evidence* of every poll that found the training still running: the ratio of the two
   models' predicted survival over the interval, accumulated as log-odds. A prediction that
   keeps failing (stuck at 99/100, a curve that keeps slowing) hands over to the prior. When
@@ -110,6 +119,8 @@ RESTART = 0.2
 #: Prior odds of progress being informative: n / (n + ODDS_CHANGES), capped.
 ODDS_CHANGES = 2.0
 ODDS_CAP = 0.9
+#: Log-odds taken off a forecast made at 100/100 (work progress no longer counts).
+COMPLETE_DOUBT = 2.5
 #: Least plausibility factor of a progress prediction.
 PLAUSIBILITY_FLOOR = 0.02
 #: Least weight of the prior, whatever progress says.
@@ -130,7 +141,17 @@ class ProgressModel:
     as if nothing else were known), tabulated from a given moment on.
     """
 
-    __slots__ = ("_grid", "_pdf", "_sf", "law", "origin", "slowdown", "step", "stretched")
+    __slots__ = (
+        "_grid",
+        "_pdf",
+        "_sf",
+        "complete",
+        "law",
+        "origin",
+        "slowdown",
+        "step",
+        "stretched",
+    )
 
     def __init__(
         self,
@@ -140,6 +161,7 @@ class ProgressModel:
         stretched: bool,
         step: float,
         slowdown: float = 1.0,
+        complete: bool = False,
     ) -> None:
         self.origin = origin
         self.law = law
@@ -149,6 +171,8 @@ class ProgressModel:
         self.stretched = stretched
         #: Expected time to the next change, for judging whether it came in time.
         self.step = step
+        #: Made at 100/100: what is left is work progress does not count.
+        self.complete = complete
         self._grid: Sequence[float] | None = None
         self._pdf: Sequence[float] = ()
         self._sf: Sequence[float] = ()
@@ -241,6 +265,7 @@ def progress_model(
         stretched=stretched,
         step=increment / rate,
         slowdown=late,
+        complete=last_p >= 1.0,
     )
 
 
@@ -335,6 +360,8 @@ def progress_weight(
     if odds <= 0.0:
         return 0.0
     log_odds = math.log(odds / (1.0 - odds)) + evidence
+    if model.complete:
+        log_odds -= COMPLETE_DOUBT
     if start is not None:
         age = max(0.0, now - start)
         plausible = prior.pdf(model.median() - start) / max(prior.peak_ahead(age), _TINY)

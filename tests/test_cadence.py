@@ -134,7 +134,7 @@ async def _family(
     [
         *("silent", "stall_last", "hundred_early", "early_done", "asymptote"),
         *("sigmoid", "ease_out", "stages", "stops_at_90"),
-        *("coarse", "jump_finish", "stuck_low", "random"),
+        *("coarse", "jump_finish", "stuck_low", "random", "deciles"),
     ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
@@ -147,24 +147,15 @@ async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
     # 90/100 and stops there for the last 10 % (a stall that says nothing of the finish:
     # 69 s when it was watched at half the prior's density, 44 s at all of it), jumps 25
     # points at a time, completes from 90/100 or sits at 10/100, or is a new random curve
-    # for every training (knots, grain, noise and last value drawn by the emulator): the same
+    # for every training (knots, grain, noise and last value drawn by the emulator), or climbs
+    # in ten steps of ten points to 100/100 at 80 % and sits there (every forecast window
+    # seventeen minutes wide: 127 requests in simulation when a forecast made at 100/100
+    # was believed as one at 99/100 is, against 107): the same
     # trainings are waited for by the default and by a fixed 120 s poller, which the
     # default must match on both axes.
     ours_requests, ours_latency = await _family(curve, PollPolicy())
     fixed_requests, fixed_latency = await _family(curve, PollPolicy.fixed(120.0))
     assert ours_requests <= fixed_requests
-    assert ours_latency <= fixed_latency
-
-
-async def test_a_coarse_climb_is_seen_sooner_than_by_a_fixed_poller_spending_as_much() -> None:
-    # Ten steps of ten points, 100/100 from 80 %: every forecast of the finish spans a
-    # seventeen-minute step or more, and the default spends more requests than a fixed 120 s
-    # poller on it (see "Where it spends more" in docs/waiting.md). What it buys must be
-    # worth it: a fixed poller spending as many requests sees the same finishes later.
-    ours_requests, ours_latency = await _family("deciles", PollPolicy())
-    spacing = statistics.fmean(DURATIONS) / (ours_requests - 1)
-    fixed_requests, fixed_latency = await _family("deciles", PollPolicy.fixed(spacing))
-    assert fixed_requests >= ours_requests - 1
     assert ours_latency <= fixed_latency
 
 
@@ -876,10 +867,12 @@ def test_a_stall_never_thins_the_expected_window() -> None:
     assert stalled.after_success(t) <= silent.after_success(t) * 1.02
 
 
-def test_one_hundred_percent_while_training_is_the_last_step() -> None:
+def test_one_hundred_percent_while_training_is_the_last_step_believed_less() -> None:
     # Steady steps, then 100/100 while still "started" (a server that rounds shows it for the
-    # last half step): the finish is as due as after 99/100, not left to the prior's sparse
-    # polls (which took 40 s on average to see such a finish, against 6 s).
+    # last half step): the finish is due, not left to the prior's sparse polls (which took
+    # 40 s on average to see such a finish, against 6 s). But what is left then is work
+    # progress does not count, and a server may sit there for a fifth of the training:
+    # the forecast is believed less than one at 99/100, its polls further apart.
     step = 126.0
 
     def delay_after(last: int) -> float:
@@ -896,8 +889,7 @@ def test_one_hundred_percent_while_training_is_the_last_step() -> None:
     for _ in range(12):
         silent.after_success(99 * step)
     at_99, at_100 = delay_after(99), delay_after(100)
-    assert at_100 == pytest.approx(at_99, rel=0.2)
-    assert at_100 < silent.after_success(99 * step) / 3
+    assert 1.2 * at_99 < at_100 < silent.after_success(99 * step) / 3
 
 
 def test_steady_progress_never_thins_the_expected_window_below_the_insurance() -> None:

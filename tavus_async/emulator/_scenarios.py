@@ -131,6 +131,9 @@ CURVES: dict[str, Points] = {
     # last fifth: a last step as long as two and a half of the steps before it, each
     # seventeen minutes or more, so that every forecast of the finish is a long one.
     "deciles": tuple((0.08 * i, 10 * i) for i in range(11)),
+    # The same climb to 99/100: a forecast of one more step there is believed as any other
+    # (see docs/waiting.md, "Where it spends more").
+    "deciles_99": tuple((0.08 * i, min(10 * i, 99)) for i in range(11)),
     # Steady progress rounded to the nearest point, not down: 100/100 for the last half
     # percent of the training, while the status still says "started".
     "rounded": ((0.0, 0), *((i / 100 - 0.005, i) for i in range(1, 101))),
