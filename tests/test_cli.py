@@ -217,9 +217,12 @@ def test_help_documents_the_exit_codes(emu: str) -> None:
 def test_ctrl_c_exits_130_says_how_to_resume_and_deletes_nothing(emu: str) -> None:
     _control(emu, "/_emulator/rules", {"name_contains": "forever",
              "scenario": {"duration": 1e9}})  # fmt: skip
+    # At the emulator's speed the default 8 h deadline is 1.4 s of real time: a loaded
+    # machine can pass it before the signal lands (exit 5, not 130). 700 h is two minutes.
     proc = subprocess.Popen(
         [sys.executable, "-m", "tavus_async", "faces", "create",
-         "--video-url", "https://cdn.test/v.mp4", "--name", "forever", "--wait"],
+         "--video-url", "https://cdn.test/v.mp4", "--name", "forever", "--wait",
+         "--timeout", "700h"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(emu),
     )  # fmt: skip
     assert proc.stdout is not None
