@@ -37,6 +37,22 @@ def _control(url: str, path: str, body: Any = None, method: str | None = None) -
 
 
 @contextlib.contextmanager
+def _sigint_heard() -> Iterator[None]:
+    """Start children with SIGINT at its default, as a terminal's foreground job has it.
+
+    A shell runs background jobs (a CI script started with ``&``) with SIGINT ignored, and
+    children inherit that: Python then installs no handler and Ctrl-C is never heard. A
+    handled signal is reset to its default by exec, so handling it here for the moment of
+    the fork gives the child what a user's terminal would.
+    """
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@contextlib.contextmanager
 def _standalone_emulator(*args: str) -> Iterator[TextIO]:
     """``python -m tavus_async.emulator --port 0 *args``; yields its stdout, stops on exit."""
     proc = subprocess.Popen(
@@ -217,14 +233,15 @@ def test_help_documents_the_exit_codes(emu: str) -> None:
 def test_ctrl_c_exits_130_says_how_to_resume_and_deletes_nothing(emu: str) -> None:
     _control(emu, "/_emulator/rules", {"name_contains": "forever",
              "scenario": {"duration": 1e9}})  # fmt: skip
-    # At the emulator's speed the default 8 h deadline is 1.4 s of real time: a loaded
-    # machine can pass it before the signal lands (exit 5, not 130). 700 h is two minutes.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tavus_async", "faces", "create",
-         "--video-url", "https://cdn.test/v.mp4", "--name", "forever", "--wait",
-         "--timeout", "700h"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(emu),
-    )  # fmt: skip
+    # At the emulator's speed the default 8 h deadline is 1.4 s of real time; 700 h is two
+    # minutes, so a signal that is not heard fails this test rather than ending in exit 5.
+    with _sigint_heard():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tavus_async", "faces", "create",
+             "--video-url", "https://cdn.test/v.mp4", "--name", "forever", "--wait",
+             "--timeout", "700h"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(emu),
+        )  # fmt: skip
     assert proc.stdout is not None
     first = proc.stdout.readline()  # the first update: it is waiting now
     assert " started " in first
