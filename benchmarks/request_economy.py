@@ -118,6 +118,8 @@ FAMILY: tuple[Shape, ...] = (
     Shape("done_at_80", _curve("done_at_80"), HARD),
     Shape("deciles", _curve("deciles"), HARD),
     Shape("deciles_99", _curve("deciles_99"), HARD),
+    Shape("twentieths_99", _curve("twentieths_99"), HARD),
+    Shape("fifths_99", _curve("fifths_99"), HARD),
 )  # fmt: skip
 
 
