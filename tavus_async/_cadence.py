@@ -43,7 +43,7 @@ from ._belief import Belief
 from ._durable import VERSION, CadenceState
 from ._models import Face
 from ._policies import MAX_PAUSE, PollPolicy, jittered
-from ._pricing import Density, density, next_poll, prior_price
+from ._pricing import Density, density, next_poll, prior_price, tail_cap
 from ._prior import DurationPrior
 from ._server_clock import ServerClock, shared_time
 
@@ -223,6 +223,11 @@ class Cadence:
             # forecasts are progress doing its job.
             self._attributed += progress_part / n2
         delay = next_poll(now, cap, priced, min_interval=policy.min_interval)
+        # Past the window, a fixed poller's pace (see _pricing): a long training is a late
+        # finish the prior did not expect, and no thinning tail should see it later.
+        delay = max(
+            policy.min_interval, min(delay, tail_cap(self.belief, now, delay, reads=self._polls))
+        )
         if self.belief.model is not None:
             self.belief.model.compact()
         return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))

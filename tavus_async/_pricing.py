@@ -40,6 +40,16 @@ wait 6 s more.)
   forecasts that failed. Other polls before the forecast finish are not counted: they are
   progress doing its job, and counting them had left informative progress (uneven steps, a
   final plateau) at a dearer price just when the finish came.
+* *Past the window.* Once the prior's window is behind (its survival under ``PAST_WINDOW``,
+  a tenth), no wait is longer than ``TAIL_PACE`` (0.9) of the average spacing of the reads
+  so far (:func:`tail_cap`), once they span ``PACE_SPAN`` (an hour). Past the window the
+  prior's hazard falls and its spacing grows: a training that runs long was seen later
+  than by a fixed poller spending as many requests (in simulation, silent 6 h trainings
+  after 75 s against 63 s, steady progress that completes at 75/100 at 6 h after twice a
+  fixed poller's latency). Within the average, any finish beyond the window is seen about
+  as soon as a fixed poller would see it; at 0.9 of it, sooner (at 1.0, 12 of 100 random
+  climbs in 4.5 to 8 h trainings were seen up to 18 % later than the fixed poller; at
+  0.9, none).
 
 :func:`density` gives the priced density as of a moment; :func:`next_poll` the wait after
 which one poll is due under it.
@@ -54,7 +64,7 @@ from ._belief import Belief
 from ._policies import PollPolicy
 from ._prior import DurationPrior
 
-__all__ = ["PROGRESS_ALLOWANCE", "Density", "density", "next_poll", "prior_price"]
+__all__ = ["PROGRESS_ALLOWANCE", "Density", "density", "next_poll", "prior_price", "tail_cap"]
 
 #: The hazard at which ``finish_interval`` is the spacing: a finish due in about 10 minutes.
 REFERENCE_HAZARD = 1.0 / 600.0
@@ -68,6 +78,12 @@ DOUBTFUL_INSURANCE = 1.0
 DOUBT_PRICE = 3.0
 #: Progress-driven polls before progress gets dearer.
 PROGRESS_ALLOWANCE = 40.0
+#: The prior's survival below which its window is behind (its 90th percentile).
+PAST_WINDOW = 0.1
+#: Past the window, the longest wait as a share of the average spacing of the reads so far.
+TAIL_PACE = 0.9
+#: The reads' average spacing is a pace once they span this long (seconds).
+PACE_SPAN = 3600.0
 #: Points of the integral of the density over one wait.
 GRID = 24
 _TINY = 1e-300
@@ -150,3 +166,15 @@ def next_poll(now: float, cap: float, priced: Density, *, min_interval: float) -
         done += share
         before = current
     return cap
+
+
+def tail_cap(belief: Belief, now: float, delay: float, *, reads: int) -> float:
+    """The longest wait after ``now`` once a wait of ``delay`` would end past the prior's
+    window: ``TAIL_PACE`` of the average spacing of the ``reads`` made so far (``inf`` before
+    the window's end, and until the reads span ``PACE_SPAN``)."""
+    first = belief.first_seen
+    if first is None or reads < 2 or now - first < PACE_SPAN:
+        return math.inf
+    if belief.prior_sf(now + delay) > PAST_WINDOW:
+        return math.inf
+    return TAIL_PACE * (now - first) / (reads - 1)
