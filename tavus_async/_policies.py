@@ -203,7 +203,10 @@ class PollPolicy:
     ``backoff_factor`` up to ``max_interval`` (for a face resumed with a server age, counted
     from its creation), which keeps watching for failures (a training
     that fails mid-way is seen within one ``max_interval``); no interval is shorter than
-    ``min_interval``. A ``Retry-After`` on any response is honoured up to ten minutes; a
+    ``min_interval``. Past ``expected_duration`` (the prior's 90th percentile), no wait is
+    longer than 0.9 of the average spacing of the reads so far, so a training that runs long
+    is seen no later than by a fixed poller spending as many requests. A
+    ``Retry-After`` on any response is honoured up to ten minutes; a
     longer one is asked again then (a broken server's would end the wait in all but name).
     Every delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in
     lockstep.

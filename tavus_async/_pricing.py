@@ -44,12 +44,11 @@ wait 6 s more.)
   a tenth), no wait is longer than ``TAIL_PACE`` (0.9) of the average spacing of the reads
   so far (:func:`tail_cap`), once they span ``PACE_SPAN`` (an hour). Past the window the
   prior's hazard falls and its spacing grows: a training that runs long was seen later
-  than by a fixed poller spending as many requests (in simulation, silent 6 h trainings
-  after 75 s against 63 s, steady progress that completes at 75/100 at 6 h after twice a
-  fixed poller's latency). Within the average, any finish beyond the window is seen about
-  as soon as a fixed poller would see it; at 0.9 of it, sooner (at 1.0, 12 of 100 random
-  climbs in 4.5 to 8 h trainings were seen up to 18 % later than the fixed poller; at
-  0.9, none).
+  than by a fixed poller spending as many requests (in simulation, 67 of 100 random climbs
+  in 4.5 to 8 h trainings, up to twice as late; silent 6 h trainings after 75 s against
+  63 s). Within the average, any finish beyond the window is seen about as soon as a fixed
+  poller would see it; at 0.9 of it, sooner (at 1.0, 12 of the 100 climbs were seen up to
+  18 % later than the fixed poller; at 0.9, none).
 
 :func:`density` gives the priced density as of a moment; :func:`next_poll` the wait after
 which one poll is due under it.
