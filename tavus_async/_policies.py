@@ -203,11 +203,12 @@ class PollPolicy:
     ``backoff_factor`` up to ``max_interval`` (for a face resumed with a server age, counted
     from its creation), which keeps watching for failures (a training
     that fails mid-way is seen within one ``max_interval``); no interval is shorter than
-    ``min_interval``. Past ``expected_duration`` (the prior's 90th percentile), no wait is
-    longer than 0.9 of the average spacing of the reads so far, so a training that runs long
-    is seen no later than by a fixed poller spending as many requests. A
-    ``Retry-After`` on any response is honoured up to ten minutes; a
-    longer one is asked again then (a broken server's would end the wait in all but name).
+    ``min_interval``. Past the window ``expected_duration`` spans (the prior's 90th
+    percentile: about 4.35 h for 3-4 h), no wait is longer than 0.9 of the average spacing
+    of the reads so far, so a training that runs long is seen no later than by a fixed
+    poller spending as many requests. A ``Retry-After`` on any response is honoured up to
+    ten minutes; a longer one is asked again then (a broken server's would end the wait in
+    all but name).
     Every delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in
     lockstep.
 

@@ -81,7 +81,8 @@ PROGRESS_ALLOWANCE = 40.0
 PAST_WINDOW = 0.1
 #: Past the window, the longest wait as a share of the average spacing of the reads so far.
 TAIL_PACE = 0.9
-#: The reads' average spacing is a pace once they span this long (seconds).
+#: The reads' average spacing is a pace once they span this long (seconds): over a wait's
+#: first minutes it is the failure ramp's, far denser than any pace worth keeping.
 PACE_SPAN = 3600.0
 #: Points of the integral of the density over one wait.
 GRID = 24
