@@ -10,9 +10,9 @@ own (local, monotonic) clock:
 * **server**: a resumed face; its ``created_at`` read against the server's ``Date`` header,
   corrected by the client's skew (from a server that sends no ``Date``: against our own
   wall clock, which the client keeps in step with its own). Dropped at once when absurd
-  (in the future, or more than two weeks old), when the ``Date`` turns out not to keep
-  time with our clock (:meth:`Anchor.distrust`, from the cadence), and on either of two
-  kinds of evidence:
+  (more than five minutes in the future, or more than two weeks old), when the ``Date``
+  turns out not to keep time with our clock (:meth:`Anchor.distrust`, from the cadence),
+  and on either of two kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
     weighed against an unknown start by the survival each predicted since the first read,
@@ -53,8 +53,11 @@ __all__ = ["SOURCES", "Anchor"]
 #: Where a start can come from (:attr:`Anchor.source`; ``None`` before the first read).
 SOURCES = ("local", "server", "doubted", "witnessed", "observed", "distrusted")
 
-#: A server-derived age outside these bounds (seconds) is clock trouble.
-MIN_AGE, MAX_AGE = -2.0, 14 * 24 * 3600.0
+#: A server-derived age outside these bounds (seconds) is clock trouble. A ``created_at`` a
+#: few minutes ahead is a clock a little fast (the database's, the web server's that sends
+#: the ``Date``, or ours against either: seconds apart are common), read as just created;
+#: hours ahead is a time zone, not a fast clock.
+MIN_AGE, MAX_AGE = -300.0, 14 * 24 * 3600.0
 #: A server-derived age more than this factor (plus the margin, seconds) away from the age
 #: progress explains means the server's clocks cannot be trusted for this job.
 FACTOR, MARGIN = 4.0, 3600.0
