@@ -15,7 +15,7 @@ import itertools
 import math
 import random
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import attrs
 import pytest
@@ -489,52 +489,47 @@ async def test_a_date_that_does_not_keep_time_is_not_a_clock() -> None:
     assert finished is not None
 
 
+@contextlib.asynccontextmanager
+async def _resumed_at_once(
+    date_skew: float | None, *, created_at_skew: float
+) -> AsyncIterator[tuple[Emulator, TrainingJob[Face]]]:
+    """A silent 1 h training whose ``created_at`` is served ``created_at_skew`` seconds
+    ahead, created by one client and resumed at once, by id, by another (open inside)."""
+    async with Emulator(api_key=API_KEY, seed=2, date_skew=date_skew) as emu:
+        scenario = Scenario(curve="silent", duration=HOUR, created_at_skew=created_at_skew)
+        emu.add_rule(Rule(name_contains="x", scenario=scenario))
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
+            created = await creator.faces.create(train_video_url=VIDEO, face_name="x")
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
+            yield emu, client.faces.job(created.face_id)
+
+
 @pytest.mark.parametrize("date_skew", [0.0, None], ids=["date", "no date"])
 async def test_a_created_at_a_little_ahead_is_a_face_just_created(date_skew: float | None) -> None:
     # A created_at 90 s ahead of the server's Date (or of our wall clock, from a server that
     # sends none): clocks a little apart, not a time zone. The face resumed at once is just
     # created. With -2 s as the bound its age was unknown: thirty silent trainings resumed
     # so cost 86 requests and 42.5 s each, against 76 and 36 s now.
-    async with Emulator(api_key=API_KEY, seed=2, date_skew=date_skew) as emu:
-        emu.add_rule(
-            Rule(
-                name_contains="x",
-                scenario=Scenario(curve="silent", duration=HOUR, created_at_skew=90.0),
-            )
-        )
-        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
-            created = await creator.faces.create(train_video_url=VIDEO, face_name="x")
-        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
-            job = client.faces.job(created.face_id)
-            await job.poll_once()
-            assert job.age is not None
-            assert 0.0 <= job.age < 60.0
+    async with _resumed_at_once(date_skew, created_at_skew=90.0) as (_, job):
+        await job.poll_once()
+        assert job.age is not None
+        assert 0.0 <= job.age < 60.0
 
 
 @pytest.mark.parametrize("date_skew", [0.0, None], ids=["date", "no date"])
 async def test_a_created_at_in_the_future_leaves_the_age_unknown(date_skew: float | None) -> None:
     # created_at after the server's Date or, from a server that sends none, after our own
     # wall clock: no age is made up.
-    async with Emulator(api_key=API_KEY, seed=2, date_skew=date_skew) as emu:
-        emu.add_rule(
-            Rule(
-                name_contains="x",
-                scenario=Scenario(curve="silent", duration=HOUR, created_at_skew=2 * HOUR),
-            )
-        )
-        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
-            created = await creator.faces.create(train_video_url=VIDEO, face_name="x")
-        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
-            job = client.faces.job(created.face_id)
-            await job.refresh()
-            await job.poll_once()
-            assert job.age is None
-            eta = job.eta
-            # Without an age, the estimate is that of a training caught at a random moment.
-            assert eta is not None
-            assert 0 < eta < 4 * HOUR
-            await job
-        assert len(_gets(emu, created.face_id)) < HOUR / 60.0
+    async with _resumed_at_once(date_skew, created_at_skew=2 * HOUR) as (emu, job):
+        await job.refresh()
+        await job.poll_once()
+        assert job.age is None
+        eta = job.eta
+        # Without an age, the estimate is that of a training caught at a random moment.
+        assert eta is not None
+        assert 0 < eta < 4 * HOUR
+        await job
+    assert len(_gets(emu, job.face_id)) < HOUR / 60.0
 
 
 @pytest.mark.parametrize("resumed_at", [0.3, 0.8])
@@ -1056,6 +1051,30 @@ def test_a_failure_mid_way_is_seen_within_the_failure_watch() -> None:
 # ---------------------------------------------------------------------- properties
 
 
+def _spread(count: int) -> list[float]:
+    """``count`` shares of ``[0, 1)`` spread evenly (golden-ratio steps), for durations."""
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    return [(0.5 + i * golden) % 1.0 for i in range(count)]
+
+
+def _climb_latencies(
+    queue: float, length: float, top: int, steps: int, durations: Sequence[float]
+) -> tuple[float, float]:
+    """The default's mean latency over trainings of ``durations`` that sit at 0/100 for
+    ``queue``, climb in ``steps`` even steps to ``top`` over ``length`` (of the training) and
+    hold it to the end; and a fixed poller's spending as many requests (half its spacing,
+    over a random phase)."""
+    end = min(1.0, queue + length)
+    curve = [
+        (queue + (end - queue) * i / steps, round(top * i / steps)) for i in range(1, steps + 1)
+    ]
+    random.seed(7)  # the jitter
+    runs = [_run(curve, duration, PollPolicy()) for duration in durations]
+    requests = statistics.fmean(r[0] for r in runs)
+    latency = statistics.fmean(r[1] for r in runs)
+    return latency, statistics.fmean(durations) / (2.0 * requests)
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     queue=st.floats(0.0, 0.6),
@@ -1072,17 +1091,9 @@ def test_a_climb_of_any_grain_is_seen_sooner_than_by_a_fixed_poller_spending_as_
     # 40/100 that completes there). Over trainings of 2.8 to 4.2 h, the mean latency is
     # below a fixed poller's spending as many requests: half its spacing, over a random
     # phase. (Over 200 random draws with the default policy, the worst ratio was 0.83.)
-    end = min(1.0, queue + length)
-    curve = [
-        (queue + (end - queue) * i / steps, round(top * i / steps)) for i in range(1, steps + 1)
-    ]
-    golden = (math.sqrt(5.0) - 1.0) / 2.0
-    durations = [(2.8 + 1.4 * ((0.5 + i * golden) % 1.0)) * HOUR for i in range(20)]
-    random.seed(7)  # the jitter
-    runs = [_run(curve, duration, PollPolicy()) for duration in durations]
-    requests = statistics.fmean(r[0] for r in runs)
-    latency = statistics.fmean(r[1] for r in runs)
-    assert latency <= statistics.fmean(durations) / (2.0 * requests)
+    durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
+    latency, fixed = _climb_latencies(queue, length, top, steps, durations)
+    assert latency <= fixed
 
 
 # Derandomized: over 300 random draws the worst ratio was 1.035 (one draw in 150 above
@@ -1108,17 +1119,9 @@ def test_a_training_that_runs_past_the_window_is_seen_sooner_than_by_a_fixed_pol
     # were seen after 63 s (a fixed poller spending as many: 62.5 s) and 105 s (75.5 s), and
     # 67 of 100 random draws later than the fixed poller, up to twice. Now the worst of
     # those 100 is at 0.98 of its latency, and the examples at 0.83 and 0.79.
-    end = min(1.0, queue + length)
-    curve = [
-        (queue + (end - queue) * i / steps, round(top * i / steps)) for i in range(1, steps + 1)
-    ]
-    golden = (math.sqrt(5.0) - 1.0) / 2.0
-    durations = [hours * (0.9 + 0.2 * ((0.5 + i * golden) % 1.0)) * HOUR for i in range(40)]
-    random.seed(7)  # the jitter
-    runs = [_run(curve, duration, PollPolicy()) for duration in durations]
-    requests = statistics.fmean(r[0] for r in runs)
-    latency = statistics.fmean(r[1] for r in runs)
-    assert latency <= 1.05 * statistics.fmean(durations) / (2.0 * requests)
+    durations = [hours * (0.9 + 0.2 * share) * HOUR for share in _spread(40)]
+    latency, fixed = _climb_latencies(queue, length, top, steps, durations)
+    assert latency <= 1.05 * fixed
 
 
 _steps = st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 100)), min_size=0, max_size=30).map(
