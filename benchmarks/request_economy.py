@@ -154,7 +154,7 @@ class Sizes:
         return tuple(s for s in FAMILY if s.name in self.shapes)
 
 
-FULL, QUICK = Sizes(80, 16), Sizes(4, 2)
+FULL, QUICK = Sizes(120, 16), Sizes(4, 2)
 TINY = Sizes(1, 1, ("realistic", "silent", "stall_last", "failure at 30 %"))  # the smoke test
 
 
@@ -162,6 +162,10 @@ TINY = Sizes(1, 1, ("realistic", "silent", "stall_last", "failure at 30 %"))  # 
 #: 120 s is a multiple of all three.
 PHASE = 120.0
 _GOLDEN, _SILVER = (math.sqrt(5.0) - 1.0) / 2.0, math.sqrt(2.0) - 1.0
+#: The step of the moments a training is picked up mid-way: not the golden step, which ties
+#: each pickup to its training's place in the range of durations (correlations of -0.5 to
+#: +0.85 between the two, a different tie for each row).
+_PICKUP = math.sqrt(3.0) - 1.0
 
 
 def _durations(seed: int, count: int) -> dict[str, list[float]]:
@@ -240,7 +244,7 @@ async def _measure_group(
             token = None if shape.resumed else job.state
             if shape.midway:
                 # Another process picks it up somewhere in its first 90 %, spread evenly.
-                await asyncio.sleep(0.9 * ((0.37 + i * _GOLDEN) % 1.0) * durations[shape.name][i])
+                await asyncio.sleep(0.9 * ((0.37 + i * _PICKUP) % 1.0) * durations[shape.name][i])
             with contextlib.suppress(TrainingError):  # failures are timed like successes
                 if policy == STATELESS:
                     await _stateless(emu.url, job.face_id, token)
