@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -448,7 +448,7 @@ async def as_completed(
     *,
     timeout: float | None = None,
     policy: PollPolicy | None = None,
-) -> AsyncIterator[TrainingJob[FaceT]]:
+) -> AsyncGenerator[TrainingJob[FaceT], None]:
     """Yield each job as its training ends (completed or failed), in order of finishing.
 
     After a job is yielded, ``await job`` returns its face (or raises its training error)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -426,11 +426,13 @@ class _TrainingResource(Generic[FaceT]):
         *,
         timeout: float | None = None,
         policy: PollPolicy | None = None,
-    ) -> AsyncIterator[TrainingJob[FaceT]]:
+    ) -> AsyncGenerator[TrainingJob[FaceT], None]:
         """Yield jobs as their trainings end (completed or failed), first finished first.
 
         After a job is yielded, ``await job`` returns its face or raises its training error
-        at once. Leaving the loop early stops the other waits (never the trainings).
+        at once. Leaving the loop early stops the other waits (never the trainings); to stop
+        them at once rather than when the generator is collected, close it
+        (``contextlib.aclosing``).
 
         Raises:
             TrainingTimeoutError: a job was not done by its deadline.

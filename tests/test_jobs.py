@@ -141,8 +141,8 @@ async def test_recover_reattaches_to_trainings_in_flight(
     emulator.add_rule(Rule(name_contains="fails", scenario=Scenario.failure(at=0.001)))
     long_a = await client.faces.create(train_video_url=VIDEO, face_name="long A")
     long_b = await client.faces.create(train_video_url=VIDEO, face_name="long B")
-    await client.faces.create(train_video_url=VIDEO, face_name="quick")
-    await client.faces.create(train_video_url=VIDEO, face_name="fails")
+    _ = await client.faces.create(train_video_url=VIDEO, face_name="quick")
+    _ = await client.faces.create(train_video_url=VIDEO, face_name="fails")
     await asyncio.sleep(600)  # the quick one finished, the failing one failed
     async with TavusClient(api_key=API_KEY, base_url=emulator.url) as restarted:
         jobs = await restarted.faces.recover()
