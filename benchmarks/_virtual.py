@@ -18,7 +18,7 @@ def run_virtual(main: Callable[[], Awaitable[T]]) -> T:
     """Run ``main()`` on an event loop with virtual time (sleeps pass instantly)."""
     loop = looptime.new_event_loop(start=0.0)  # enabled from the start
     try:
-        return loop.run_until_complete(main())  # type: ignore[arg-type]
+        return loop.run_until_complete(main())
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

@@ -254,7 +254,8 @@ async def test_a_pace_is_a_hard_bill_on_a_curve_that_keeps_promising_the_finish(
         assert ours_requests <= fixed_requests + FREE_READS
         if interval == 120.0:
             assert ours_latency <= fixed_latency
-    assert unbounded > fixed_requests + FREE_READS  # at 180 s, the pace did bind
+        if interval == 180.0:
+            assert unbounded > fixed_requests + FREE_READS  # at 180 s, the pace did bind
 
 
 async def test_silent_progress_follows_the_duration_prior(emulator: Emulator) -> None:
@@ -455,17 +456,18 @@ def test_progress_that_explains_a_doubted_age_restores_it() -> None:
         anchor.check(PRIOR, points, points[0][0], now)
         return anchor
 
-    for explained in (2.5 * HOUR, 3.5 * HOUR, 19 * HOUR):
-        restored = check(3 * HOUR, explained)
-        assert (restored.source, restored.trusted) == ("witnessed", 0.0)
+    restored = [check(3 * HOUR, explained) for explained in (2.5 * HOUR, 3.5 * HOUR, 19 * HOUR)]
+    for anchor in restored:
+        assert (anchor.source, anchor.trusted) == ("witnessed", 0.0)
     # A restored age is trusted, not measured: the client learns no duration from it.
-    belief = Belief(PRIOR, restored)
+    belief = Belief(PRIOR, restored[-1])
     belief.observe(4 * HOUR, _face(None, FaceStatus.STARTED), None)
     belief.observe(4 * HOUR + 60.0, _face(100, FaceStatus("completed")), None)
     assert belief.start == 0.0
     assert belief.finished(4 * HOUR + 60.0, _face(100, FaceStatus("completed"))) is None
     younger = check(3 * HOUR, 2 * HOUR)
-    assert (younger.source, younger.trusted) == ("observed", pytest.approx(HOUR))
+    assert younger.source == "observed"
+    assert younger.trusted == pytest.approx(HOUR)
     # With no age to restore, an age of 19 h is a bending curve's, not a face's.
     unknown = check(None, 19 * HOUR)
     assert (unknown.source, unknown.start) == (None, None)

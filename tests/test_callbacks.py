@@ -336,9 +336,9 @@ async def test_expect_callback_needs_a_callback_url(
     emulator: Emulator, client: TavusClient
 ) -> None:
     with pytest.raises(InvalidArgumentError, match="callback_url"):
-        await client.faces.create(train_video_url=VIDEO, expect_callback=True)
+        _ = await client.faces.create(train_video_url=VIDEO, expect_callback=True)
     with pytest.raises(TypeError):
-        await client.faces.create(train_video_url=VIDEO, expect_callback="yes")  # type: ignore[arg-type]
+        _ = await client.faces.create(train_video_url=VIDEO, expect_callback="yes")  # type: ignore[arg-type]
     assert not [r for r in emulator.requests if r.method == "POST"]
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import IO, Any
 
 import pytest
 
@@ -53,7 +53,7 @@ def _sigint_heard() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _standalone_emulator(*args: str) -> Iterator[TextIO]:
+def _standalone_emulator(*args: str) -> Iterator[IO[str]]:
     """``python -m tavus_async.emulator --port 0 *args``; yields its stdout, stops on exit."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tavus_async.emulator", "--port", "0", *args],

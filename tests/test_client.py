@@ -100,14 +100,19 @@ def test_bad_retry_policies_are_refused() -> None:
         RetryPolicy(max_attempts=2.5)  # type: ignore[arg-type]
 
 
+def _session(client: TavusClient) -> aiohttp.ClientSession | None:
+    # A call, not an attribute: mypy would keep the attribute narrowed across requests.
+    return client._http._session
+
+
 async def test_owned_session_is_created_once_and_closed(emulator: Emulator) -> None:
     client = TavusClient(api_key=API_KEY, base_url=emulator.url)
-    assert client._http._session is None  # created lazily, inside the loop
+    assert _session(client) is None  # created lazily, inside the loop
     await client.faces.get("r4067604db72")
-    session = client._http._session
+    session = _session(client)
     assert session is not None
     await client.faces.get("r4067604db72")
-    assert client._http._session is session  # reused for every request
+    assert _session(client) is session  # reused for every request
     await client.close()
     assert session.closed
     await client.close()  # idempotent
@@ -132,7 +137,7 @@ async def test_use_after_close_raises_clearly(emulator: Emulator) -> None:
     with pytest.raises(ClientClosedError, match="closed"):
         await client.faces.get("r4067604db72")
     with pytest.raises(ClientClosedError):
-        await client.faces.create(train_video_url="https://cdn.test/v.mp4")
+        _ = await client.faces.create(train_video_url="https://cdn.test/v.mp4")
     with pytest.raises(ClientClosedError):
         async with client:
             pass
@@ -264,7 +269,8 @@ async def test_with_options_sets_a_timeout_and_retries_for_its_calls(stub: Stub)
 
 
 def test_help_names_the_services() -> None:
-    text = pydoc.render_doc(TavusClient, renderer=pydoc.plaintext)
+    # pydoc.plaintext is documented (pydoc.render_doc's plain renderer), not in typeshed.
+    text = pydoc.render_doc(TavusClient, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     for name in ("faces", "replicas", "voices", "conversations", "callbacks"):
         assert f"{name}:" in text, name
 

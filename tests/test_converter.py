@@ -23,8 +23,10 @@ from tavus_async import (
 from tavus_async._converter import make_converter, parse_datetime, structure, unstructure
 
 
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.timezone.utc)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, us, tzinfo=dt.timezone.utc)
 
 
 WHERE: dict[str, Any] = {"method": "GET", "url": "https://x.test/v2/faces/r1", "status": 200}

@@ -78,14 +78,14 @@ async def test_a_bad_state_is_refused_before_any_request(
     }
     for name, token in cases.items():
         with pytest.raises(CadenceStateError) as info:
-            client.faces.job(job.face_id, state=token)
+            _ = client.faces.job(job.face_id, state=token)
         assert isinstance(info.value, InvalidArgumentError), name
     with pytest.raises(CadenceStateError, match="version 2"):
-        client.faces.job(job.face_id, state=newer)
+        _ = client.faces.job(job.face_id, state=newer)
     with pytest.raises(CadenceStateError, match="belongs to face"):
-        client.faces.job(other.face_id, state=good)
+        _ = client.faces.job(other.face_id, state=good)
     with pytest.raises(TypeError):
-        client.faces.job(job.face_id, state=42)  # type: ignore[arg-type]
+        _ = client.faces.job(job.face_id, state=42)  # type: ignore[arg-type]
     assert len(emulator.requests) == sent  # nothing was sent for any of them
 
 
@@ -198,7 +198,7 @@ async def test_an_edited_state_is_refused_before_any_request(
     data[field] = value
     sent = len(emulator.requests)
     with pytest.raises(CadenceStateError, match=f"{field}"):
-        client.faces.job(job.face_id, state=_token(data))
+        _ = client.faces.job(job.face_id, state=_token(data))
     assert len(emulator.requests) == sent
 
 
@@ -248,9 +248,9 @@ async def test_a_stateless_worker_rides_out_faults_with_the_state_it_had(
         emulator.add_fault(Fault(kind=kind, rate=0.12, route=route, retry_after=20.0))
     async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
         job = await creator.faces.create(train_video_url=VIDEO)
-        state, raised, done = job.state, [], False
+        state, raised = job.state, []
     await asyncio.sleep(5.0)
-    while not done:
+    while True:
         async with TavusClient(
             api_key=API_KEY, base_url=emulator.url, retry=RetryPolicy(max_attempts=1)
         ) as worker:
@@ -262,9 +262,10 @@ async def test_a_stateless_worker_rides_out_faults_with_the_state_it_had(
                     exc.retry_after if isinstance(exc, RateLimitError) and exc.retry_after else 30.0
                 )
                 continue
-        done, state = result.done, result.state
-        if not done:
-            await asyncio.sleep(result.next_delay)
+        if result.done:
+            break
+        state = result.state
+        await asyncio.sleep(result.next_delay)
     assert str(result.face.status) == "completed"
     assert len(raised) >= 4  # the faults did fire
     assert all(isinstance(exc, transient) for exc in raised), raised

@@ -52,7 +52,7 @@ async def test_create_sends_exactly_the_documented_body(
 
 
 async def test_image_training_body(emulator: Emulator, client: TavusClient) -> None:
-    await client.faces.create(
+    _ = await client.faces.create(
         train_image_url=IMAGE, voice_name="anna", auto_fix_training_image=True
     )
     (post,) = emulator.calls("POST", "/v2/faces")
@@ -95,7 +95,7 @@ async def test_create_refusals_send_nothing(
     words: str,
 ) -> None:
     with pytest.raises(error, match=None) as info:
-        await client.faces.create(**kwargs)
+        _ = await client.faces.create(**kwargs)
     assert words in str(info.value)
     assert emulator.requests == []
 
@@ -115,7 +115,7 @@ async def test_bad_ids_are_refused_before_any_request(
         with pytest.raises(InvalidArgumentError):
             await call
     with pytest.raises(InvalidArgumentError):
-        client.faces.job(bad_id)
+        _ = client.faces.job(bad_id)
     assert emulator.requests == []
 
 
@@ -167,7 +167,7 @@ async def test_list_follows_pages_lazily(emulator: Emulator, client: TavusClient
 
 async def test_list_is_lazy(emulator: Emulator, client: TavusClient) -> None:
     for i in range(4):
-        await client.faces.create(train_video_url=VIDEO, face_name=f"F{i}")
+        _ = await client.faces.create(train_video_url=VIDEO, face_name=f"F{i}")
     emulator.requests.clear()
     listing = client.faces.list(page_size=2)
     first = await anext(listing)

@@ -53,7 +53,7 @@ async def test_headers_and_user_agent(stub: Stub, stub_client: TavusClient) -> N
 
 async def test_json_bodies_drop_none_fields(stub: Stub, stub_client: TavusClient) -> None:
     stub.reply(200, {"face_id": "r9", "status": "started"})
-    await stub_client.faces.create(
+    _ = await stub_client.faces.create(
         train_video_url="https://cdn.test/train.mp4",
         face_name="Rio",
         callback_url=None,
@@ -143,7 +143,7 @@ async def test_create_is_sent_exactly_once_when_the_server_fails(
 ) -> None:
     emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
     with pytest.raises(TrainingMayHaveStartedError) as info:
-        await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+        _ = await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
     assert len(emulator.calls("POST", "/v2/faces")) == 1
     err = info.value
     assert isinstance(err.cause, ServerError)
@@ -162,7 +162,7 @@ async def test_recover_finds_a_training_that_already_ended_only_when_asked(
     emulator.add_rule(Rule(name_contains="Rio", scenario=Scenario(fail="video_codec", fail_at=0)))
     emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
     with pytest.raises(TrainingMayHaveStartedError) as info:
-        await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+        _ = await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
     await asyncio.sleep(60)
     since = info.value.started_at
     assert await client.faces.recover(name="Rio", since=since) == []
@@ -187,7 +187,7 @@ async def test_recover_reads_created_at_on_the_server_clock(hours: float) -> Non
         earlier = emulator.add_face(name="Rio", started_ago=3 * 3600)
         emulator.add_fault(Fault(kind="store_then_500", route="POST /v2/faces"))
         with pytest.raises(TrainingMayHaveStartedError) as info:
-            await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+            _ = await client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
         jobs = await client.faces.recover(name="Rio", since=info.value.started_at)
     lost = [f for f, face in emulator.faces.items() if face.name == "Rio" and f != earlier]
     assert len(lost) == 1
@@ -220,7 +220,7 @@ async def test_create_is_not_retried_on_a_plain_500_either(
 ) -> None:
     stub.reply(500, {"error": "Internal"})
     with pytest.raises(TrainingMayHaveStartedError):
-        await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
+        _ = await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
     assert [s.method for s in stub.seen] == ["POST"]
 
 
@@ -229,7 +229,7 @@ async def test_create_refused_by_429_is_a_definite_refusal(
 ) -> None:
     stub.reply(429, {"error": "Too many"}, headers={"Retry-After": "1"})
     with pytest.raises(RateLimitError):
-        await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
+        _ = await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
     assert len(stub.seen) == 1
 
 

@@ -26,7 +26,8 @@ def test_ruff_format() -> None:
 
 
 def test_mypy_strict() -> None:
-    # Configuration (strict, files: the package and tests/typing) lives in pyproject.toml.
+    # Configuration (strict; files: the package, the suite and the benchmarks) lives in
+    # pyproject.toml.
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout

@@ -82,7 +82,7 @@ async def test_a_create_that_times_out_after_sending_is_not_retried(emulator: Em
     emulator.add_fault(Fault(kind="slow", delay=300, route="POST /v2/faces"))
     async with TavusClient(api_key=API_KEY, base_url=emulator.url, timeout=30) as client:
         with pytest.raises(TrainingMayHaveStartedError) as info:
-            await client.faces.create(train_video_url=VIDEO)
+            _ = await client.faces.create(train_video_url=VIDEO)
     assert isinstance(info.value.cause, APITimeoutError)
     assert len(emulator.calls("POST")) == 1
 
@@ -90,7 +90,7 @@ async def test_a_create_that_times_out_after_sending_is_not_retried(emulator: Em
 async def test_a_2xx_create_answer_without_an_id(stub: Stub, stub_client: TavusClient) -> None:
     stub.reply(200, {"status": "started"})
     with pytest.raises(TrainingMayHaveStartedError) as info:
-        await stub_client.faces.create(train_video_url=VIDEO)
+        _ = await stub_client.faces.create(train_video_url=VIDEO)
     assert isinstance(info.value.cause, ResponseValidationError)
     assert "$.face_id" in str(info.value)
     assert len(stub.seen) == 1
@@ -107,7 +107,7 @@ async def test_a_refused_create_is_not_a_may_have_started(stub: Stub) -> None:
         api_key=API_KEY, base_url="http://127.0.0.1:9", retry=RetryPolicy(sleep=no_wait)
     ) as client:
         with pytest.raises(APIConnectionError) as info:
-            await client.faces.create(train_video_url=VIDEO)
+            _ = await client.faces.create(train_video_url=VIDEO)
     assert not isinstance(info.value, TrainingMayHaveStartedError)
     assert len(slept) == 2  # retried, since it provably never left
 
@@ -164,7 +164,8 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
     ("id with ..", lambda c: c.faces.rename("..", "x"), InvalidArgumentError, "not allowed"),
     ("id with space", lambda c: c.replicas.get("r 1"), InvalidArgumentError, "not allowed"),
     ("empty id", lambda c: c.faces.get(""), InvalidArgumentError, "empty"),
-    ("id of wrong type", lambda c: c.faces.get(None), TypeError, "face_id"),
+    ("id of wrong type", lambda c: c.faces.get(None), TypeError,  # type: ignore[arg-type]
+     "face_id"),
     ("zero deadline", lambda c: c.faces.job("r1").wait(timeout=0), InvalidArgumentError,
      "timeout"),
     ("negative deadline", lambda c: c.faces.job("r1").wait(timeout=-5), InvalidArgumentError,
@@ -175,8 +176,9 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
      InvalidArgumentError, "finite"),
     ("absurd deadline", lambda c: c.faces.job("r1").wait(timeout=365 * 86400),
      InvalidArgumentError, "30 days"),
-    ("deadline as text", lambda c: c.faces.job("r1").wait(timeout="8h"), TypeError, "timeout"),
-    ("until of another kind", lambda c: c.faces.job("r1").wait(until="soon"),
+    ("deadline as text", lambda c: c.faces.job("r1").wait(timeout="8h"),  # type: ignore[arg-type]
+     TypeError, "timeout"),
+    ("until of another kind", lambda c: c.faces.job("r1").wait(until="soon"),  # type: ignore[arg-type]
      InvalidArgumentError, "until"),
     ("page size 0", lambda c: _drain(c.faces.list(page_size=0)), InvalidArgumentError,
      "page_size"),
@@ -186,7 +188,7 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
         face=Face(face_id="r1", status=FaceStatus.COMPLETED), face_id="r1"),
      InvalidArgumentError, "not both"),
     ("conversation properties list", lambda c: c.conversations.create(face_id="r1",
-     properties=[1]), TypeError, "properties"),
+     properties=[1]), TypeError, "properties"),  # type: ignore[arg-type]
     ("naive since", lambda c: c.faces.recover(since=__import__("datetime").datetime(2026, 1, 1)),
      InvalidArgumentError, "timezone"),
 ]  # fmt: skip
@@ -415,8 +417,8 @@ async def test_the_key_appears_nowhere(
             except Exception as exc:
                 errors.append(exc)
     assert len(errors) == 7
-    for exc in errors:
-        texts += [str(exc), repr(exc), repr(getattr(exc, "body", None)), str(vars(exc))]
+    for error in errors:
+        texts += [str(error), repr(error), repr(getattr(error, "body", None)), str(vars(error))]
     texts += [record.getMessage() for record in caplog.records]
     texts += [json.dumps(entry.to_json()) for entry in emulator.requests]
     assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was captured

@@ -57,7 +57,7 @@ async def test_voice_get(client: TavusClient) -> None:
 
 
 async def test_validate_voice_is_case_insensitive(emulator: Emulator, client: TavusClient) -> None:
-    await client.faces.create(train_image_url=IMAGE, voice_name="ANNA", validate_voice=True)
+    _ = await client.faces.create(train_image_url=IMAGE, voice_name="ANNA", validate_voice=True)
     (post,) = emulator.calls("POST", "/v2/faces")
     assert post.body["voice_name"] == "anna"
 
@@ -66,19 +66,21 @@ async def test_validate_voice_refuses_unknown_names_with_close_matches(
     emulator: Emulator, client: TavusClient
 ) -> None:
     with pytest.raises(InvalidArgumentError) as info:
-        await client.faces.create(train_image_url=IMAGE, voice_name="anah", validate_voice=True)
+        _ = await client.faces.create(train_image_url=IMAGE, voice_name="anah", validate_voice=True)
     assert "'anah' is not a stock voice" in str(info.value)
     assert "'anna'" in str(info.value)
     assert emulator.calls("POST") == []  # no create was sent
     with pytest.raises(InvalidArgumentError, match="stock voices exist"):
-        await client.faces.create(train_image_url=IMAGE, voice_name="zzzz", validate_voice=True)
+        _ = await client.faces.create(train_image_url=IMAGE, voice_name="zzzz", validate_voice=True)
     with pytest.raises(InvalidArgumentError, match="needs a voice_name"):
-        await client.faces.create(train_image_url=IMAGE, default_voice_id="v1", validate_voice=True)
+        _ = await client.faces.create(
+            train_image_url=IMAGE, default_voice_id="v1", validate_voice=True
+        )
 
 
 async def test_without_validation_the_server_decides(client: TavusClient) -> None:
     with pytest.raises(BadRequestError, match="Invalid voice_name"):
-        await client.faces.create(train_image_url=IMAGE, voice_name="anah")
+        _ = await client.faces.create(train_image_url=IMAGE, voice_name="anah")
 
 
 async def test_the_whole_guide(emulator: Emulator, client: TavusClient) -> None:

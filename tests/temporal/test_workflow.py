@@ -55,8 +55,7 @@ async def _start(
 async def _failure(handle: WorkflowHandle[Any, Face]) -> ApplicationError:
     """The application error a workflow ended with."""
     with pytest.raises(WorkflowFailureError) as caught:
-        async with asyncio.timeout(PATIENCE):
-            await handle.result()
+        await asyncio.wait_for(handle.result(), PATIENCE)
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.non_retryable
@@ -68,8 +67,7 @@ async def _trained_face(
 ) -> tuple[WorkflowHandle[Any, Face], Face]:
     """Start a workflow and return its handle and the face it trained."""
     handle = await _start(temporal, task_queue, request)
-    async with asyncio.timeout(PATIENCE):
-        return handle, await handle.result()
+    return handle, await asyncio.wait_for(handle.result(), PATIENCE)
 
 
 def _requests(emulator: Emulator, method: str, path: str) -> int:
@@ -93,11 +91,14 @@ async def test_a_video_training_completes_and_its_progress_can_be_read(
 ) -> None:
     handle = await _start(temporal, task_queue, TrainFaceRequest(train_video_url=VIDEO))
     seen: list[TrainingProgress] = []
-    async with asyncio.timeout(PATIENCE):
+
+    async def watch() -> Face:
         while not (seen and seen[-1].phase == "done"):
             seen.append(await handle.query(TrainFace.progress))
             await asyncio.sleep(0.25)
-        face = await handle.result()
+        return await handle.result()
+
+    face = await asyncio.wait_for(watch(), PATIENCE)
 
     assert face.status.is_success
     assert face.face_name == face_name_for(None, handle.id)
@@ -214,8 +215,7 @@ async def test_callbacks_reach_the_workflow_as_signals(
         web.callbacks.forward(signal_workflows(temporal))
         request = TrainFaceRequest(train_video_url=VIDEO, callback_url=web.callbacks.url(url))
         handle = await _start(temporal, task_queue, request)
-        async with asyncio.timeout(PATIENCE):
-            face = await handle.result()
+        face = await asyncio.wait_for(handle.result(), PATIENCE)
         assert face.status.is_success
         assert web.callbacks.accepted == 1
         # The create, a first look, and the read the callback asked for.
@@ -279,8 +279,7 @@ async def _worker_process(
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        async with asyncio.timeout(60):
-            ready = await proc.stdout.readline()
+        ready = await asyncio.wait_for(proc.stdout.readline(), 60)
         assert b"worker for task queue" in ready, ready
         yield proc
     finally:
@@ -310,17 +309,19 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
             job = await alone.faces.create(train_video_url=VIDEO, face_name="in-process")
             in_process = asyncio.ensure_future(job.wait())
             face_id = await _face_id(handle)
-            async with asyncio.timeout(PATIENCE):
+
+            async def twenty_reads() -> None:
                 # The emulator offers no event per request: look at its log now and then.
                 while _reads(emulator, face_id) < 20:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(twenty_reads(), PATIENCE)
             await asyncio.sleep(0.1)  # let the read's result reach Temporal
             first.send_signal(signal.SIGKILL)
             await first.wait()
         async with _worker_process(temporal_address, task_queue, emulator):
-            async with asyncio.timeout(PATIENCE):
-                face = await handle.result()
-                await in_process
+            face = await asyncio.wait_for(handle.result(), PATIENCE)
+            await asyncio.wait_for(in_process, PATIENCE)
         assert face.status.is_success
         assert _requests(emulator, "POST", "/v2/faces") == 2  # this one and the in-process one
         assert _faces_named(emulator, face_name_for(None, handle.id)) == [face_id]
@@ -329,12 +330,14 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
 
 
 async def _face_id(handle: WorkflowHandle[Any, Face]) -> str:
-    async with asyncio.timeout(PATIENCE):
+    async def first_id() -> str:
         while True:
             progress = await handle.query(TrainFace.progress)
             if progress.face_id is not None:
                 return progress.face_id
             await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(first_id(), PATIENCE)
 
 
 async def test_a_worker_from_the_command_line_is_stopped_by_sigterm(
@@ -343,7 +346,6 @@ async def test_a_worker_from_the_command_line_is_stopped_by_sigterm(
     async with _worker_process(temporal_address, "idle", emulator) as proc:
         proc.send_signal(signal.SIGTERM)
         assert proc.stdout is not None
-        async with asyncio.timeout(30):
-            rest = await proc.stdout.read()
-            assert await proc.wait() == 0
+        rest = await asyncio.wait_for(proc.stdout.read(), 30)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
         assert b"worker stopped" in rest
