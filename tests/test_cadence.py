@@ -1073,6 +1073,14 @@ def _climb_latencies(
     curve = [
         (queue + (end - queue) * i / steps, round(top * i / steps)) for i in range(1, steps + 1)
     ]
+    return _latencies(curve, durations)
+
+
+def _latencies(
+    curve: Sequence[tuple[float, int]], durations: Sequence[float]
+) -> tuple[float, float]:
+    """The default's mean latency over trainings of ``durations`` with this step curve, and
+    a fixed poller's spending as many requests (half its spacing, over a random phase)."""
     random.seed(7)  # the jitter
     runs = [_run(curve, duration, PollPolicy()) for duration in durations]
     requests = statistics.fmean(r[0] for r in runs)
@@ -1098,6 +1106,49 @@ def test_a_climb_of_any_grain_is_seen_sooner_than_by_a_fixed_poller_spending_as_
     # phase. (Over 200 random draws with the default policy, the worst ratio was 0.83.)
     durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
     latency, fixed = _climb_latencies(queue, length, top, steps, durations)
+    assert latency <= fixed
+
+
+def _phased_curve(
+    queue: float, hold: float, last: int, grain: int, rates: Sequence[float]
+) -> list[tuple[float, int]]:
+    """0/100 for ``queue``; then one phase per rate (0: a stall), splitting the climb to
+    ``last`` between them in proportion, read in steps of ``grain`` points; ``last`` held
+    for the final ``hold`` of the training."""
+    total = sum(rates) or 1.0
+    span = (1.0 - hold - queue) / len(rates)
+    curve, level = [(0.0, 0)], 0.0
+    for k, rate in enumerate(rates):
+        for i in range(1, 51):
+            value = min(last, int((level + last * rate / total * i / 50) // grain * grain))
+            if value > curve[-1][1]:
+                curve.append((queue + span * (k + i / 50), value))
+        level += last * rate / total
+    if curve[-1][1] < last:
+        curve.append((1.0 - hold, last))
+    return curve
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(
+    queue=st.sampled_from([0.0, 0.0, 0.15, 0.4]),
+    hold=st.floats(0.0, 0.45),
+    last=st.sampled_from([99, 100, 60, 80, 95]),
+    grain=st.sampled_from([1, 2, 5, 10, 20, 25, 33]),
+    rates=st.lists(st.sampled_from([0.0, 0.3, 1.0, 4.0]), min_size=1, max_size=4),
+)
+@example(queue=0.0, hold=0.27, last=99, grain=5, rates=[1.0])  # steps of five, held 27 %
+def test_a_climb_in_phases_is_seen_sooner_than_by_a_fixed_poller_spending_as_much(
+    queue: float, hold: float, last: int, grain: int, rates: list[float]
+) -> None:
+    # The floor on another family the benchmark does not list, built to try it after the
+    # cadence was tuned: a queue, one to four phases of different rates (stalls among
+    # them), any grain, a last value held for up to 45 % of the training. Over 400 random
+    # draws, the worst ratio to the fixed poller was 0.94 (the example: 0.93). Coarse
+    # climbs that near their end early spend more than a fixed 120 s poller (the example:
+    # about 112 requests), but are seen sooner than by one spending as much.
+    durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
+    latency, fixed = _latencies(_phased_curve(queue, hold, last, grain, rates), durations)
     assert latency <= fixed
 
 
