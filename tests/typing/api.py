@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from typing_extensions import assert_type
 
 from tavus_async import (
@@ -49,6 +51,11 @@ async def replicas_flow(client: TavusClient) -> None:
     _ = assert_type(job, TrainingJob[Replica])
     replica = await job
     assert_type(replica.replica_id, str)
+    # A generator: closing it early stops the other waits at once.
+    async with contextlib.aclosing(client.replicas.as_completed([job])) as ended:
+        async for first in ended:
+            _ = assert_type(first, TrainingJob[Replica])
+            break
     assert_type(await client.replicas.get("r1"), Replica)
 
 
