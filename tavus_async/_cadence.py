@@ -14,11 +14,11 @@ density and with a bounded allowance for progress whose forecasts failed.
   ``FREE_READS`` plus one per that interval since the first read, whatever the belief asks:
   a hard bill. It is off by default because where it binds, near a finish the belief
   misplaced, it costs latency.
-* *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up (a
-  :func:`backoff.expo` sequence) to ``max_interval``. A failure is seen within that.
-* *Faults.* Transient failures use their own :func:`backoff.expo` sequence, reset by the
-  next success. A ``Retry-After`` hint (through :func:`backoff.runtime`) is a lower bound,
-  honoured up to ten minutes (``MAX_PAUSE``); a longer one is asked again then.
+* *Ramp and failure watch.* The wait starts at ``initial_interval`` and ramps up to
+  ``max_interval`` (:mod:`tavus_async._backoffs`). A failure is seen within that.
+* *Faults.* Transient failures use their own backoff, reset by the next success. A
+  ``Retry-After`` hint is a lower bound, honoured up to ten minutes (``MAX_PAUSE``); a longer
+  one is asked again then.
 * *Safety net.* With a callback to rely on: a check right away, then polls from
   ``callback_safety_start`` (face age) every ``callback_safety_interval``.
 
@@ -33,16 +33,13 @@ the cadence costs and buys on progress shapes built to break it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator
-from typing import Any
-
-import backoff
 
 from ._anchor import Anchor
+from ._backoffs import Backoffs
 from ._belief import Belief
 from ._durable import VERSION, CadenceState
 from ._models import Face
-from ._policies import MAX_PAUSE, PollPolicy, jittered
+from ._policies import PollPolicy, jittered
 from ._pricing import Density, density, next_poll, prior_price, tail_cap
 from ._prior import DurationPrior
 from ._server_clock import ServerClock, shared_time
@@ -51,18 +48,10 @@ __all__ = ["Cadence"]
 
 #: Reads a wait may make before ``PollPolicy.min_average_interval`` counts (the start's ramp).
 FREE_READS = 4
-#: Ramp (and fault backoff) steps worth counting: by then either is long at its plateau. A
-#: restored state replays at most as many, and a resumed face starts past at most as many.
-MAX_STEPS = 64
 #: A restored state this old (or from the future) has an unusable clock.
 MAX_ELAPSED = 30 * 24 * 3600.0
 #: A restore measured this much sooner than the suggested delay distrusts the clock.
 EARLY = 0.25
-
-
-def _primed(gen: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
-    next(gen)  # backoff's wait generators start with an empty step
-    return gen
 
 
 class Cadence:
@@ -70,15 +59,11 @@ class Cadence:
 
     __slots__ = (
         "_attributed",
+        "_backoffs",
         "_c_prior",
         "_clock",
-        "_error_waits",
-        "_errors",
-        "_hint",
         "_policy",
         "_polls",
-        "_ramp",
-        "_ramp_steps",
         "belief",
         "safety_net",
     )
@@ -103,18 +88,7 @@ class Cadence:
         self._c_prior = prior_price(policy, prior)
         # The server's Date at creation relates our clock to the one other workers read.
         self._clock = ServerClock(start, server_date)
-        self._ramp_steps = 0
-        self._ramp = _primed(
-            backoff.expo(
-                base=policy.backoff_factor,
-                factor=policy.initial_interval,
-                max_value=policy.max_interval,
-            )
-        )
-        self._errors = 0
-        self._error_waits: Generator[Any, Any, None] | None = None
-        # backoff.runtime turns a server hint into a wait; we use it as a lower bound.
-        self._hint = _primed(backoff.runtime(value=lambda hint: hint or 0.0))
+        self._backoffs = Backoffs(policy)
 
     @property
     def policy(self) -> PollPolicy:
@@ -136,7 +110,7 @@ class Cadence:
         ``wall`` is our wall clock at ``now`` (epoch seconds), if known: when the response
         has no ``Date``, a resumed face's ``created_at`` is read against it instead.
         """
-        self._errors, self._error_waits = 0, None
+        self._backoffs.success()
         self._polls += 1
         was_broken = self._clock.broken
         if server_date is not None and not self._clock.read(now, server_date):
@@ -211,7 +185,7 @@ class Cadence:
                 # The start is a floor, never jittered earlier: before it, the callback is
                 # expected and polling would only cost requests.
                 delay = max(delay, self.start + policy.callback_safety_start - now)
-            return max(delay, self._server_hint(retry_after))
+            return max(delay, self._backoffs.hint(retry_after))
         cap = self._ramp_cap(now)
         self.belief.check_anchor(now)
         priced = self._density(now, commit=True)
@@ -230,7 +204,9 @@ class Cadence:
         )
         if self.belief.model is not None:
             self.belief.model.compact()
-        return max(jittered(delay, policy.jitter), self._server_hint(retry_after), self._pace(now))
+        return max(
+            jittered(delay, policy.jitter), self._backoffs.hint(retry_after), self._pace(now)
+        )
 
     def _ramp_cap(self, now: float) -> float:
         """The ramp's next cap on the delay.
@@ -240,17 +216,10 @@ class Cadence:
         at creation, at its start): a face hours old is past them, and a ramp from its first
         read would only cost requests.
         """
-        cap = float(next(self._ramp))
-        self._ramp_steps += 1
-        start = self.start
-        if self._ramp_steps > 1 or self.belief.anchor.source != "server" or start is None:
-            return cap
-        spent = 0.0
-        while spent + cap <= now - start and self._ramp_steps < MAX_STEPS:
-            spent += cap
-            cap = float(next(self._ramp))
-            self._ramp_steps += 1
-        return cap
+        backoffs, start = self._backoffs, self.start
+        if backoffs.ramp_steps > 0 or self.belief.anchor.source != "server" or start is None:
+            return backoffs.next_ramp()
+        return backoffs.ramp_from(now - start)
 
     def _pace(self, now: float) -> float:
         """The wait that keeps reads within ``FREE_READS`` plus one per average interval."""
@@ -261,24 +230,9 @@ class Cadence:
         interval = min(interval, self._policy.max_interval)
         return first_seen + (self._polls + 1 - FREE_READS) * interval - now
 
-    def _server_hint(self, retry_after: float | None) -> float:
-        # A hint of days (or 1e20 s) is a broken server, not a wish: it would stop the wait.
-        return min(float(self._hint.send(retry_after)), MAX_PAUSE)
-
     def after_error(self, *, retry_after: float | None = None) -> float:
         """Delay before retrying after a transient failure (connection, 5xx, 429, garbage)."""
-        policy = self._policy
-        if self._error_waits is None:
-            self._error_waits = _primed(
-                backoff.expo(
-                    base=2,
-                    factor=policy.error_initial_interval,
-                    max_value=policy.error_max_interval,
-                )
-            )
-        self._errors += 1
-        delay = jittered(float(next(self._error_waits)), policy.jitter)
-        return max(delay, self._server_hint(retry_after))
+        return self._backoffs.after_error(retry_after)
 
     # ------------------------------------------------------------------ durable state
 
@@ -321,8 +275,8 @@ class Cadence:
             anchor=round(belief.anchor.evidence, 3),
             attributed=round(self._attributed, 2),
             polls=self._polls,
-            ramp=self._ramp_steps,
-            errors=self._errors,
+            ramp=self._backoffs.ramp_steps,
+            errors=self._backoffs.errors,
             step=None if belief.step is None else round(belief.step, 1),
             noise=round(belief.noise, 4),
             tuning=belief.tuning,
@@ -379,11 +333,7 @@ class Cadence:
         belief.tuning = state.tuning
         cadence._attributed = state.attributed
         cadence._polls = state.polls
-        for _ in range(min(state.errors, MAX_STEPS)):
-            cadence.after_error()
-        for _ in range(min(state.ramp, MAX_STEPS)):
-            next(cadence._ramp)
-        cadence._ramp_steps = state.ramp
+        cadence._backoffs.replay(ramp=state.ramp, errors=state.errors)
         # The model as the saving cadence last committed it (at its last poll), so the next
         # read is judged against the same prediction.
         last = belief.last_poll
