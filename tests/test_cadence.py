@@ -41,7 +41,7 @@ from tavus_async._policies import MAX_PAUSE, loop_clock
 from tavus_async._pricing import INSURANCE
 from tavus_async._prior import DurationPrior
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
-from tavus_async.emulator._scenarios import make_curve
+from tavus_async.emulator._scenarios import _phases, make_curve
 
 from .conftest import API_KEY
 
@@ -1109,26 +1109,6 @@ def test_a_climb_of_any_grain_is_seen_sooner_than_by_a_fixed_poller_spending_as_
     assert latency <= fixed
 
 
-def _phased_curve(
-    queue: float, hold: float, last: int, grain: int, rates: Sequence[float]
-) -> list[tuple[float, int]]:
-    """0/100 for ``queue``; then one phase per rate (0: a stall), splitting the climb to
-    ``last`` between them in proportion, read in steps of ``grain`` points; ``last`` held
-    for the final ``hold`` of the training."""
-    total = sum(rates) or 1.0
-    span = (1.0 - hold - queue) / len(rates)
-    curve, level = [(0.0, 0)], 0.0
-    for k, rate in enumerate(rates):
-        for i in range(1, 51):
-            value = min(last, int((level + last * rate / total * i / 50) // grain * grain))
-            if value > curve[-1][1]:
-                curve.append((queue + span * (k + i / 50), value))
-        level += last * rate / total
-    if curve[-1][1] < last:
-        curve.append((1.0 - hold, last))
-    return curve
-
-
 @settings(max_examples=10, deadline=None, derandomize=True)
 @given(
     queue=st.sampled_from([0.0, 0.0, 0.15, 0.4]),
@@ -1142,13 +1122,14 @@ def test_a_climb_in_phases_is_seen_sooner_than_by_a_fixed_poller_spending_as_muc
     queue: float, hold: float, last: int, grain: int, rates: list[float]
 ) -> None:
     # The floor on another family the benchmark does not list, built to try it after the
-    # cadence was tuned: a queue, one to four phases of different rates (stalls among
-    # them), any grain, a last value held for up to 45 % of the training. Over 400 random
+    # cadence was tuned (the emulator's "phased" curve): a queue, one to four phases of
+    # different rates (stalls among them), any grain, a last value held for up to 45 % of
+    # the training. Over 400 random
     # draws, the worst ratio to the fixed poller was 0.94 (the example: 0.93). Coarse
     # climbs that near their end early spend more than a fixed 120 s poller (the example:
     # about 112 requests), but are seen sooner than by one spending as much.
     durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
-    latency, fixed = _latencies(_phased_curve(queue, hold, last, grain, rates), durations)
+    latency, fixed = _latencies(_phases(queue, hold, last, grain, rates), durations)
     assert latency <= fixed
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from tavus_async.emulator import (
     ERROR_MESSAGES,
+    SCENARIOS,
     Emulator,
     Fault,
     LoopClock,
@@ -207,6 +208,22 @@ def test_random_curves_are_a_new_shape_per_face_and_replay_per_seed() -> None:
     # Some complete well short of 100/100, some read backwards now and then (noise).
     assert any(max(p for _, p in points) <= 80 for points in drawn)
     assert any(any(b[1] < a[1] for a, b in itertools.pairwise(points)) for points in drawn)
+
+
+def test_phased_curves_are_a_new_climb_per_face_and_replay_per_seed() -> None:
+    drawn = [Scenario(curve="phased").points(random.Random(seed)) for seed in range(60)]
+    assert drawn[0] == SCENARIOS["phased"].points(random.Random(0))
+    assert len(set(drawn)) > 50
+    for points in drawn:
+        fractions, progress = [f for f, _ in points], [p for _, p in points]
+        assert fractions == sorted(fractions)
+        assert all(0 <= f < 1 for f in fractions)
+        assert progress == sorted(progress)  # a climb: never backwards
+        assert progress[0] == 0
+        assert progress[-1] in (60, 80, 95, 99, 100)
+    # Some sit on their last value for a long last stretch, some wait at 0 first.
+    assert any(points[-1][0] < 0.7 for points in drawn)
+    assert any(points[1][0] > 0.1 for points in drawn if len(points) > 1)
 
 
 def test_state_machine() -> None:

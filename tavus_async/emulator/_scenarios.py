@@ -145,7 +145,7 @@ CURVES: dict[str, Points] = {
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
 #: Curves drawn per face from its seed (see :func:`make_curve`).
-DRAWN = ("realistic", "noisy", "random")
+DRAWN = ("realistic", "noisy", "random", "phased")
 
 
 def _random_curve(rng: random.Random) -> Points:
@@ -178,15 +178,50 @@ def _random_curve(rng: random.Random) -> Points:
     return tuple(steps)
 
 
+def _phases(queue: float, hold: float, last: int, grain: int, rates: Sequence[float]) -> Points:
+    """0/100 for ``queue``; then one phase per rate (0: a stall), sharing the climb to
+    ``last`` in proportion, read in steps of ``grain`` points; ``last`` held for the final
+    ``hold`` of the training."""
+    total = sum(rates) or 1.0
+    span = (1.0 - hold - queue) / len(rates)
+    points, level = [(0.0, 0)], 0.0
+    for k, rate in enumerate(rates):
+        for i in range(1, 51):
+            value = min(last, int((level + last * rate / total * i / 50) // grain * grain))
+            if value > points[-1][1]:
+                points.append((queue + span * (k + i / 50), value))
+        level += last * rate / total
+    if points[-1][1] < last:
+        points.append((1.0 - hold, last))
+    return tuple(points)
+
+
+def _phased_curve(rng: random.Random) -> Points:
+    """A climb in phases no one tuned for: a queue at 0 (one time in two), one to four
+    phases of different rates (stalls among them), a grain of 1 to 33 points, a last value
+    (60 to 100) held for up to 45 % of the training."""
+    queue = rng.choice((0.0, rng.uniform(0.0, 0.4)))
+    hold = rng.uniform(0.0, 0.45)
+    last = rng.choice((99, 100, 60, 80, 95))
+    grain = rng.choice((1, 2, 5, 10, 20, 25, 33))
+    rates = [rng.choice((0.0, 0.3, 1.0, 4.0)) for _ in range(rng.randint(1, 4))]
+    return _phases(queue, hold, last, grain, rates)
+
+
 def make_curve(name: str, rng: random.Random) -> Points:
-    """A named curve; ``realistic`` and ``noisy`` are drawn per face from ``rng``.
+    """A named curve; ``realistic``, ``noisy``, ``random`` and ``phased`` are drawn per face
+    from ``rng``.
 
     ``realistic`` has uneven steps and plateaus; ``noisy`` follows the clock but reads up to
     eight points off, in both directions; ``random`` is a new shape for every face (random
-    knots, queue, last value from 60 to 100, grain and noise).
+    knots, queue, last value from 60 to 100, grain and noise); ``phased`` is a new climb in
+    phases for every face (a queue, one to four rates or stalls, a grain, a last value held
+    for up to 45 % of the training).
     """
     if name == "random":
         return _random_curve(rng)
+    if name == "phased":
+        return _phased_curve(rng)
     if name == "noisy":
         return tuple((i / 100, max(0, min(99, i + rng.randint(-8, 8)))) for i in range(100))
     if name != "realistic":
@@ -353,6 +388,7 @@ SCENARIOS: dict[str, Scenario] = {
     "realistic": Scenario(),
     "noisy": Scenario(curve="noisy"),
     "random": Scenario(curve="random"),
+    "phased": Scenario(curve="phased"),
     **{name: Scenario(curve=name) for name in CURVES},
     "quick": Scenario(duration=60.0, curve="linear"),
     "early_failure": Scenario.failure("download_link", at=0.02, duration=3.5 * 3600),
