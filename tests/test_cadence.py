@@ -1062,6 +1062,10 @@ def _spread(count: int) -> list[float]:
     return [(0.5 + i * golden) % 1.0 for i in range(count)]
 
 
+#: Twenty trainings spread evenly over the benchmark's target range, 2.8 to 4.2 h.
+TARGET_DURATIONS = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
+
+
 def _climb_latencies(
     queue: float, length: float, top: int, steps: int, durations: Sequence[float]
 ) -> tuple[float, float]:
@@ -1104,8 +1108,7 @@ def test_a_climb_of_any_grain_is_seen_sooner_than_by_a_fixed_poller_spending_as_
     # 40/100 that completes there). Over trainings of 2.8 to 4.2 h, the mean latency is
     # below a fixed poller's spending as many requests: half its spacing, over a random
     # phase. (Over 200 random draws with the default policy, the worst ratio was 0.83.)
-    durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
-    latency, fixed = _climb_latencies(queue, length, top, steps, durations)
+    latency, fixed = _climb_latencies(queue, length, top, steps, TARGET_DURATIONS)
     assert latency <= fixed
 
 
@@ -1124,12 +1127,11 @@ def test_a_climb_in_phases_is_seen_sooner_than_by_a_fixed_poller_spending_as_muc
     # The floor on another family the benchmark does not list, built to try it after the
     # cadence was tuned (the emulator's "phased" curve): a queue, one to four phases of
     # different rates (stalls among them), any grain, a last value held for up to 45 % of
-    # the training. Over 400 random
-    # draws, the worst ratio to the fixed poller was 0.94 (the example: 0.93). Coarse
-    # climbs that near their end early spend more than a fixed 120 s poller (the example:
-    # about 112 requests), but are seen sooner than by one spending as much.
-    durations = [(2.8 + 1.4 * share) * HOUR for share in _spread(20)]
-    latency, fixed = _latencies(_phases(queue, hold, last, grain, rates), durations)
+    # the training. Over 400 random draws, the worst ratio to the fixed poller was 0.94
+    # (the example: 0.93). Coarse climbs that near their end early spend more than a fixed
+    # 120 s poller (the example: about 112 requests), but are seen sooner than by one
+    # spending as much.
+    latency, fixed = _latencies(_phases(queue, hold, last, grain, rates), TARGET_DURATIONS)
     assert latency <= fixed
 
 

@@ -144,8 +144,6 @@ CURVES: dict[str, Points] = {
     "rounded": ((0.0, 0), *((i / 100 - 0.005, i) for i in range(1, 101))),
 }
 """Named progress curves: ``(fraction of the training, percent)`` steps."""
-#: Curves drawn per face from its seed (see :func:`make_curve`).
-DRAWN = ("realistic", "noisy", "random", "phased")
 
 
 def _random_curve(rng: random.Random) -> Points:
@@ -208,29 +206,13 @@ def _phased_curve(rng: random.Random) -> Points:
     return _phases(queue, hold, last, grain, rates)
 
 
-def make_curve(name: str, rng: random.Random) -> Points:
-    """A named curve; ``realistic``, ``noisy``, ``random`` and ``phased`` are drawn per face
-    from ``rng``.
+def _noisy_curve(rng: random.Random) -> Points:
+    """Follows the clock, but reads up to eight points off, in both directions."""
+    return tuple((i / 100, max(0, min(99, i + rng.randint(-8, 8)))) for i in range(100))
 
-    ``realistic`` has uneven steps and plateaus; ``noisy`` follows the clock but reads up to
-    eight points off, in both directions; ``random`` is a new shape for every face (random
-    knots, queue, last value from 60 to 100, grain and noise); ``phased`` is a new climb in
-    phases for every face (a queue, one to four rates or stalls, a grain, a last value held
-    for up to 45 % of the training).
-    """
-    if name == "random":
-        return _random_curve(rng)
-    if name == "phased":
-        return _phased_curve(rng)
-    if name == "noisy":
-        return tuple((i / 100, max(0, min(99, i + rng.randint(-8, 8)))) for i in range(100))
-    if name != "realistic":
-        try:
-            return CURVES[name]
-        except KeyError:
-            known = ", ".join(sorted([*CURVES, *DRAWN]))
-            msg = f"unknown curve {name!r}; known: {known}"
-            raise ValueError(msg) from None
+
+def _realistic_curve(rng: random.Random) -> Points:
+    """Uneven steps and plateaus, after a queue at 0, to a final plateau at the end."""
     points: list[tuple[float, int]] = [(0.0, 0)]
     progress, t = 0, rng.uniform(0.02, 0.08)  # queued / downloading at 0 first
     while progress < 99 and t < 0.995:
@@ -242,6 +224,40 @@ def make_curve(name: str, rng: random.Random) -> Points:
     # Stretch so the last step lands in the last 2-8 % of the training (a final plateau).
     end = rng.uniform(0.92, 0.98)
     return tuple((f / total * end, p) for f, p in points)
+
+
+_DRAWERS: dict[str, Callable[[random.Random], Points]] = {
+    "realistic": _realistic_curve,
+    "noisy": _noisy_curve,
+    "random": _random_curve,
+    "phased": _phased_curve,
+}
+#: Curves drawn per face from its seed (see :func:`make_curve`).
+DRAWN = tuple(_DRAWERS)
+
+
+def make_curve(name: str, rng: random.Random) -> Points:
+    """A named curve; ``realistic``, ``noisy``, ``random`` and ``phased`` are drawn per face
+    from ``rng``.
+
+    ``realistic`` has uneven steps and plateaus; ``noisy`` follows the clock but reads up to
+    eight points off, in both directions; ``random`` is a new shape for every face (random
+    knots, queue, last value from 60 to 100, grain and noise); ``phased`` is a new climb in
+    phases for every face (a queue, one to four rates or stalls, a grain, a last value held
+    for up to 45 % of the training).
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    drawer = _DRAWERS.get(name)
+    if drawer is not None:
+        return drawer(rng)
+    try:
+        return CURVES[name]
+    except KeyError:
+        known = ", ".join(sorted([*CURVES, *DRAWN]))
+        msg = f"unknown curve {name!r}; known: {known}"
+        raise ValueError(msg) from None
 
 
 @attrs.frozen(kw_only=True)
