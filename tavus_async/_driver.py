@@ -5,8 +5,9 @@ However many tasks await a job, one driver task polls for all of them; each awai
 timed out or cancelled) the driver stops. Cancelling an awaiter only stops that wait: nothing
 is ever sent to cancel, delete or rename a training.
 
-The driver asks its job (the small :class:`Subject` protocol) for the cadence, one read of the
-face, and to take in what a read brought; everything about waiting is here.
+The driver asks its job (the small :class:`Subject` protocol) for its memory (the cadence,
+:mod:`tavus_async._memory`), one read of the face, and to take in what a read brought;
+everything about waiting is here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from ._cadence import Cadence
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -27,6 +27,7 @@ from ._errors import (
     TrainingTimeoutError,
 )
 from ._hub import JobHub
+from ._memory import JobMemory
 from ._models import Face
 from ._outcome import Polled, Until, is_transient, settle
 from ._policies import PollPolicy, check_deadline
@@ -62,20 +63,13 @@ class Subject(Protocol[FaceT]):
         """True when a callback is expected and polling is only a safety net."""
         ...
 
-    def _cadence_for(self, policy: PollPolicy) -> Cadence:
-        """The job's cadence under ``policy``."""
-        ...
-
-    def _first_poll_at(self, now: float, cadence: Cadence) -> float:
-        """When the first poll of a new wait is due."""
+    @property
+    def _memory(self) -> JobMemory:
+        """The job's cadence and what it was created or restored with."""
         ...
 
     async def _read_once(self) -> Polled[FaceT]:
         """One read of the face, no retries."""
-        ...
-
-    def _unseen_for(self, now: float) -> float | None:
-        """Seconds since this client created the face, while no read has shown it yet."""
         ...
 
     def _accept(self, polled: Polled[FaceT], policy: PollPolicy) -> None:
@@ -262,7 +256,9 @@ class Driver(Generic[FaceT]):
             while self.waiters:
                 now = clock()
                 if self.next_poll_at is None:
-                    self.next_poll_at = job._first_poll_at(now, job._cadence_for(policy))
+                    self.next_poll_at = job._memory.first_poll_at(
+                        now, job._memory.cadence_for(policy), seen=job.face is not None
+                    )
                 deadline = min(w.deadline for w in self.waiters)
                 # "Due" within a millisecond: a timer may fire a hair before the float it was
                 # set for, and re-sleeping for a sub-nanosecond remainder counts as ready at
@@ -328,14 +324,15 @@ class Driver(Generic[FaceT]):
         except (APIConnectionError, APIStatusError, ResponseValidationError) as exc:
             now = policy.clock()
             self.last_polled_at = now
-            if not is_transient(exc, unseen_for=job._unseen_for(now)):
+            unseen_for = job._memory.unseen_for(now, seen=job.face is not None)
+            if not is_transient(exc, unseen_for=unseen_for):
                 logger.warning("polling %s stopped: %s", self.face_id, exc)
                 for waiter in list(self.waiters):
                     waiter.finish(exc)
                 self.waiters.clear()
                 return
             retry_after = getattr(exc, "retry_after", None)
-            delay = job._cadence_for(policy).after_error(retry_after=retry_after)
+            delay = job._memory.cadence_for(policy).after_error(retry_after=retry_after)
             logger.info("polling %s failed (%s); next try in %.1fs", self.face_id, exc, delay)
             self.next_poll_at = now + delay
             return
@@ -343,7 +340,8 @@ class Driver(Generic[FaceT]):
         self.last_polled_at = now
         job._accept(polled, policy)
         if self.waiters:
-            cadence = job._cadence_for(policy)  # after accept: a restored state is in use now
+            # After the accept: a restored state is in use now.
+            cadence = job._memory.cadence_for(policy)
             self.next_poll_at = now + cadence.after_success(now, retry_after=polled.retry_after)
             if self.hinted:  # a callback came while this read was in flight: read again
                 self.next_poll_at = now

@@ -4,7 +4,8 @@ A :class:`TrainingJob` is a face id plus a way to read that face (the small
 :class:`~tavus_async._outcome.FaceSource` protocol, which the faces and replicas services
 implement). It does not import the services, so services can hand out jobs without an import
 cycle. The waiting itself lives in :mod:`tavus_async._driver`, the cadence in
-:mod:`tavus_async._cadence`, what the client's jobs share in :mod:`tavus_async._hub`.
+:mod:`tavus_async._cadence`, a job's memory of it in :mod:`tavus_async._memory`, what the
+client's jobs share in :mod:`tavus_async._hub`.
 
 A job's cadence memory travels as an opaque token (:attr:`TrainingJob.state`,
 :attr:`PollResult.state`): a worker that polls from a fresh process each time passes it
@@ -15,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._cadence import Cadence
 from ._driver import Driver, Finished, OnUpdate
-from ._durable import CadenceState, encode
+from ._durable import CadenceState
 from ._errors import FinetuneFailedError, TrainingFailedError
 from ._hub import JobHub
+from ._memory import JobMemory
 from ._models import Face, FaceStatus
 from ._outcome import FaceSource, Polled, Until, fingerprint, settle
 from ._policies import PollPolicy
@@ -68,19 +68,14 @@ class TrainingJob(Generic[FaceT]):
 
     __slots__ = (
         "__weakref__",
-        "_cadence",
-        "_created_at",
-        "_created_date",
         "_driver",
         "_face",
         "_hub",
-        "_pending",
+        "_memory",
         "_source",
         "_status",
-        "_token",
         "callback_url",
         "face_id",
-        "safety_net",
     )
 
     def __init__(
@@ -104,24 +99,25 @@ class TrainingJob(Generic[FaceT]):
         self._face: FaceT | None = None
         #: The callback URL given at creation, if any.
         self.callback_url = callback_url
-        #: True when a callback to this client's receiver is expected: polling is then only
-        #: a slow safety net. Decided by ``expect_callback``, else by a restored state, else
-        #: by the callback URL (it carries this client's token).
-        self.safety_net = (
-            expect_callback
-            if expect_callback is not None
-            else state.safety_net
-            if state is not None
-            else bool(callback_url and hub.callback_token and hub.callback_token in callback_url)
+        # The cadence's memory of this job (it travels between processes as `state`).
+        self._memory = JobMemory(
+            face_id,
+            hub,
+            created_at=created_at,
+            created_date=created_date,
+            state=state,
+            token=token,
+            callback_url=callback_url,
+            expect_callback=expect_callback,
         )
-        self._created_at = created_at
-        self._created_date = created_date
-        self._cadence: Cadence | None = None
-        # A restored state is applied at the first successful read: that read's Date says
-        # how long the job was away.
-        self._pending = state
-        self._token = token
         self._driver: Driver[FaceT] = Driver(self, hub)
+
+    @property
+    def safety_net(self) -> bool:
+        """True when a callback to this client's receiver is expected: polling is then
+        only a slow safety net. Decided by ``expect_callback``, else by a restored state,
+        else by the callback URL (it carries this client's token)."""
+        return self._memory.safety_net
 
     # ------------------------------------------------------------------ last known state
 
@@ -140,15 +136,6 @@ class TrainingJob(Generic[FaceT]):
         """The face as last read, or ``None`` before the first read. No I/O."""
         return self._face
 
-    def _now(self) -> float | None:
-        cadence = self._cadence
-        if cadence is None:
-            return None
-        try:
-            return cadence.policy.clock()
-        except RuntimeError:  # the default clock outside a running loop
-            return None
-
     @property
     def age(self) -> float | None:
         """Seconds since the face was created, or ``None`` while unknown. No I/O.
@@ -159,8 +146,9 @@ class TrainingJob(Generic[FaceT]):
         the two disagree, ``None`` while the face outlives what it predicted and progress
         cannot tell (see Waiting in the docs).
         """
-        now = self._now()
-        created = self._cadence.start if self._cadence is not None else None
+        now = self._memory.now()
+        cadence = self._memory.cadence
+        created = cadence.start if cadence is not None else None
         return None if now is None or created is None else max(0.0, now - created)
 
     @property
@@ -171,16 +159,17 @@ class TrainingJob(Generic[FaceT]):
         learned) until progress says more, then a mixture of both. An estimate, not a
         promise: progress can sit still for long steps. No I/O.
         """
-        now = self._now()
-        if now is None or self._cadence is None or self._face is None or self.done:
+        now = self._memory.now()
+        cadence = self._memory.cadence
+        if now is None or cadence is None or self._face is None or self.done:
             return None
-        finish = self._cadence.eta(now)
+        finish = cadence.eta(now)
         return None if finish is None else max(0.0, finish - now)
 
     @property
     def since_check(self) -> float | None:
         """Seconds since the face was last read (or a read failed), or ``None``. No I/O."""
-        now = self._now()
+        now = self._memory.now()
         last = self._driver.last_polled_at
         return None if now is None or last is None else max(0.0, now - last)
 
@@ -196,19 +185,9 @@ class TrainingJob(Generic[FaceT]):
         Hand it, with the face id, to another process: ``client.faces.job(face_id,
         state=…)`` carries on where this one stopped. No I/O.
         """
-        if self._pending is not None and self._token is not None:
-            return self._token  # nothing was read since it was restored
-        cadence = self._cadence_for(self._hub.policy)
-        now = cadence.policy.clock()
-        due = self._driver.next_poll_at
-        if due is not None and due > float("-inf"):
-            delay = max(0.0, due - now)
-        else:
-            delay = cadence.first_delay() if self._face is None else 0.0
-        return self._encode(cadence, now, delay)
-
-    def _encode(self, cadence: Cadence, now: float, delay: float) -> str:
-        return encode(cadence.to_state(self.face_id, now=now, wall=time.time(), delay=delay))
+        return self._memory.token(
+            self._hub.policy, seen=self._face is not None, due=self._driver.next_poll_at
+        )
 
     def __repr__(self) -> str:
         progress = self._face.training_progress if self._face is not None else None
@@ -340,12 +319,15 @@ class TrainingJob(Generic[FaceT]):
         await self._hub.acquire_slot(policy)
         polled = await self._source.fetch(self.face_id, retry=False)
         self._accept(polled, policy)
-        cadence = self._cadence_for(policy)
+        cadence = self._memory.cadence_for(policy)
         done = settle(polled.face, "final") is not None
         now = policy.clock()
         delay = 0.0 if done else cadence.after_success(now, retry_after=polled.retry_after)
         return PollResult(
-            face=polled.face, done=done, next_delay=delay, state=self._encode(cadence, now, delay)
+            face=polled.face,
+            done=done,
+            next_delay=delay,
+            state=self._memory.encode(cadence, now, delay),
         )
 
     # ------------------------------------------------------------------ callbacks bridge
@@ -369,44 +351,6 @@ class TrainingJob(Generic[FaceT]):
             raise outcome
         return outcome  # type: ignore[no-any-return]
 
-    def _cadence_for(self, policy: PollPolicy) -> Cadence:
-        cadence = self._cadence
-        if cadence is not None and cadence.policy is policy:
-            return cadence
-        if cadence is not None:
-            # Another policy for a later wait: the memory of the job carries over.
-            cadence = cadence.adopt(policy, self.face_id)
-        else:
-            cadence = Cadence(
-                policy,
-                self._hub.prior_for(policy),
-                safety_net=self.safety_net,
-                start=self._created_at,
-                server_date=self._created_date,
-                clock_skew=self._hub.clock_skew,
-            )
-        self._cadence = cadence
-        return cadence
-
-    def _first_poll_at(self, now: float, cadence: Cadence) -> float:
-        if self._created_at is None or self._face is not None:
-            # Resumed by id, or re-awaited: we know nothing recent, so look now.
-            return now
-        # Created by this client moments ago: give an early failure a few seconds to show.
-        return max(now, self._created_at + cadence.first_delay())
-
-    def _unseen_for(self, now: float) -> float | None:
-        """Seconds since this client created the face, while no read has shown it yet."""
-        if self._created_at is None or self._face is not None:
-            return None
-        return now - self._created_at
-
-    def _restored_unseen(self) -> bool:
-        """Restored from the state of a face its holder created and never read (the
-        holder's clock, not ours, says how long ago: see the Temporal poll activity)."""
-        pending = self._pending
-        return pending is not None and pending.source == "local" and pending.first is None
-
     async def _read_once(self) -> Polled[FaceT]:
         return await self._source.fetch(self.face_id, retry=False)
 
@@ -416,26 +360,7 @@ class TrainingJob(Generic[FaceT]):
         previous = self._face
         changed = previous is None or fingerprint(previous) != fingerprint(face)
         self._face = face
-        if policy is not None and self._pending is not None:
-            self._cadence = Cadence.from_state(
-                self._pending,
-                policy,
-                now=policy.clock(),
-                server_date=polled.server_date,
-                wall=time.time(),
-            )
-            self._pending = None
-        cadence = self._cadence_for(policy) if policy is not None else self._cadence
-        if cadence is not None:
-            now = cadence.policy.clock()
-            skew_known = cadence.skew_sample is not None
-            cadence.observe(
-                now, face, server_date=polled.server_date, wall=self._hub.wall(cadence.policy.clock)
-            )
-            if not skew_known and cadence.skew_sample is not None:
-                self._hub.note_skew(cadence.skew_sample)
-            if settle(face, "final") is face:
-                self._hub.learn(cadence.policy, cadence.finished(now, face))
+        self._memory.take_in(polled, policy)
         if not face.status.is_known and not face.status.is_terminal and changed:
             logger.warning(
                 "face %s has an unknown status %r; still waiting", face.face_id, face.status.value

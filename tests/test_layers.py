@@ -26,6 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_durable _http _belief _outcome _hub",
         "_pricing",
         "_cadence _pages",
+        "_memory",
         "_driver",
         "_jobs",
         "_progress _callbacks _training",

@@ -159,7 +159,7 @@ class TavusActivities:
                 # Created by this workflow, never read: the same rule as for a wait (a store
                 # catching up with its write), timed by the retries this poll has had.
                 unseen_for = None
-                if job._restored_unseen():
+                if job._memory.restored_unseen():
                     retried = info.current_attempt_scheduled_time - info.scheduled_time
                     unseen_for = retried.total_seconds()
                 if is_transient(exc, unseen_for=unseen_for):
