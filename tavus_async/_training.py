@@ -17,16 +17,12 @@ from urllib.parse import quote
 import attrs
 
 from ._converter import structure
+from ._create import post_create
 from ._durable import decode
 from ._errors import (
-    APIConnectionError,
-    APIStatusError,
     InvalidArgumentError,
-    ResponseValidationError,
-    TavusError,
-    TrainingMayHaveStartedError,
 )
-from ._http import HTTPSession, Response, Retry, _UnsentError
+from ._http import HTTPSession, Response, Retry
 from ._hub import JobHub
 from ._jobs import TrainingJob, as_completed
 from ._models import Face, FaceStatus
@@ -79,12 +75,6 @@ class VoiceCatalog(Protocol):
     async def check_voice_name(self, voice_name: str) -> str:
         """The stock voice's spelling of ``voice_name``, or InvalidArgumentError."""
         ...
-
-
-@attrs.frozen(kw_only=True)
-class _Created:
-    face_id: str = attrs.field(metadata={"tavus_aliases": ("replica_id",)})
-    status: FaceStatus | None = None
 
 
 class _TrainingResource(Generic[FaceT]):
@@ -155,40 +145,7 @@ class _TrainingResource(Generic[FaceT]):
                 raise InvalidArgumentError(msg)
             # Reads the stock list (GETs); the create itself is sent only if the name exists.
             body["voice_name"] = await self._voices.check_voice_name(voice_name)
-        started_at = dt.datetime.now(dt.timezone.utc)
-
-        def may_have_started(cause: TavusError) -> TrainingMayHaveStartedError:
-            return TrainingMayHaveStartedError(
-                resource=n.resource, name=name, started_at=started_at, cause=cause
-            )
-
-        try:
-            # Never retried once it may have reached the server: a second create could start
-            # (and bill) a second multi-hour training.
-            response = await self._http.request(
-                "POST", self._path(), json=body, retry=Retry.UNSENT_ONLY
-            )
-        except _UnsentError:
-            raise  # provably never sent: nothing started
-        except APIConnectionError as exc:
-            raise may_have_started(exc) from exc
-        except APIStatusError as exc:
-            if exc.status >= 500 or exc.status == 408:
-                raise may_have_started(exc) from exc
-            raise
-        except ResponseValidationError as exc:
-            raise may_have_started(exc) from exc
-        try:
-            created = structure(
-                response.data,
-                _Created,
-                method=response.method,
-                url=response.url,
-                status=response.status,
-            )
-        except ResponseValidationError as exc:
-            # 2xx: Tavus accepted the training, but we cannot tell which face it is.
-            raise may_have_started(exc) from exc
+        created = await post_create(self._http, self._path(), body, resource=n.resource, name=name)
         return TrainingJob(
             created.face_id,
             source=self,
@@ -196,7 +153,7 @@ class _TrainingResource(Generic[FaceT]):
             status=created.status or FaceStatus.STARTED,
             callback_url=fields.callback_url,
             created_at=self._hub.policy.clock(),
-            created_date=response.server_date,
+            created_date=created.server_date,
             expect_callback=expect_callback,
         )
 
