@@ -14,7 +14,8 @@ completed (or failed) on the emulator to the moment the wait returned.
 The family (``FAMILY``): informative curves (progress that moves through the training),
 silent progress, shapes where progress misleads (stuck on its last value, 100/100 early or
 only for the last half step, a finish from 60/100 or 80/100, a curve that keeps slowing,
-coarse jumps, a new random curve for every training), trainings resumed by another process
+coarse jumps, a new random curve for every training, a new climb in phases for every
+training), trainings resumed by another process
 (at creation, with ``created_at`` hours off or no ``Date`` at all, or mid-way through, with
 the clocks right or no ``Date``), a failure at 30 %, and durations from one to six hours.
 The target rows use durations drawn from 2.8 to 4.2 h.
@@ -76,6 +77,9 @@ class Shape:
     """Resumed at a moment spread over the training (instead of right after the create)."""
     no_date: bool = False
     """Served by an emulator whose responses carry no usable ``Date``."""
+    alone: bool = False
+    """Served by an emulator of its own: added after the table was published, it leaves the
+    other rows' trainings, curves and jitter exactly as they were."""
 
 
 def _curve(name: str, **kwargs: Any) -> Scenario:
@@ -120,6 +124,7 @@ FAMILY: tuple[Shape, ...] = (
     Shape("deciles_99", _curve("deciles_99"), HARD),
     Shape("twentieths_99", _curve("twentieths_99"), HARD),
     Shape("fifths_99", _curve("fifths_99"), HARD),
+    Shape("phased", _curve("phased"), HARD, alone=True),
 )  # fmt: skip
 
 
@@ -193,8 +198,11 @@ def _durations(seed: int, count: int) -> dict[str, list[float]]:
 
 
 def _servers(shapes: Sequence[Shape]) -> list[list[Shape]]:
-    """The shapes served with a ``Date``, and those served without: one emulator each."""
-    groups = [[s for s in shapes if not s.no_date], [s for s in shapes if s.no_date]]
+    """The shapes served with a ``Date``, those served without, and each shape measured
+    ``alone``: one emulator each."""
+    shared = [s for s in shapes if not s.alone]
+    groups = [[s for s in shared if not s.no_date], [s for s in shared if s.no_date]]
+    groups += [[s] for s in shapes if s.alone]
     return [group for group in groups if group]
 
 
