@@ -362,6 +362,9 @@ def structure_page(
 ) -> tuple[list[T], int | None]:
     """Structure a list response ``{"data": [...], "total_count": n}``.
 
+    ``"data": null`` is an empty page (servers that serialise an empty list as ``null``
+    send it); a body without ``data`` does not fit.
+
     Returns:
         The items and ``total_count`` (``None`` when absent).
 
@@ -369,6 +372,8 @@ def structure_page(
         ResponseValidationError: for a body that is not such an object, or a bad item.
     """
     problem: str | None = None
+    if isinstance(data, Mapping) and "data" in data and data["data"] is None:
+        data = {**data, "data": []}
     if not isinstance(data, Mapping):
         problem = f"expected an object with a 'data' array, got {_json_type(data)} @ $"
     elif not isinstance(data.get("data"), list):

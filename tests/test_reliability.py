@@ -338,6 +338,17 @@ async def test_list_responses_of_the_wrong_shape(stub: Stub) -> None:
             assert words in str(info.value)
 
 
+async def test_a_null_data_is_an_empty_page(stub: Stub) -> None:
+    # How servers that serialise an empty list as null (Go's nil slices) answer.
+    async with TavusClient(api_key=API_KEY, base_url=stub.url) as client:
+        stub.reply(200, {"data": None, "total_count": 0})
+        assert await client.faces.list() == []
+        stub.queue.clear()
+        stub.reply(200, {"data": [{"face_id": "r1", "status": "started"}]})
+        stub.reply(200, {"data": None})
+        assert [f.face_id for f in await client.faces.list()] == ["r1"]
+
+
 # --------------------------------------------------------------------------- shutdown
 
 
