@@ -346,7 +346,7 @@ def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, pa
     if hook is None:
         hook = _HOOKS[cls] = _get_converter().get_structure_hook(cls)
     try:
-        return hook(data, cls)  # type: ignore[no-any-return]
+        return hook(data, cls)  # type: ignore[no-any-return]  # cattrs' hooks return Any
     except Exception as exc:  # the boundary where cattrs' (and our hooks') errors become ours
         from cattrs import transform_error  # noqa: PLC0415 - loaded with the converter
 
@@ -389,7 +389,7 @@ def structure_page(
         )
     items = structure(
         data["data"],
-        list[cls],  # type: ignore[valid-type]
+        list[cls],  # type: ignore[valid-type]  # a runtime type, which mypy cannot follow
         method=method,
         url=url,
         status=status,

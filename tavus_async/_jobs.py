@@ -241,6 +241,7 @@ class TrainingJob(Generic[FaceT]):
         if isinstance(waiter, Finished):
             return self._unwrap(waiter.outcome)
         try:
+            # The driver's futures carry Any: a face here, once the wait did not raise.
             return await waiter.future  # type: ignore[no-any-return]
         finally:
             self._driver.dismiss(waiter)
@@ -349,7 +350,7 @@ class TrainingJob(Generic[FaceT]):
     def _unwrap(self, outcome: Any) -> FaceT:
         if isinstance(outcome, BaseException):
             raise outcome
-        return outcome  # type: ignore[no-any-return]
+        return outcome  # type: ignore[no-any-return]  # a face, once not an exception
 
     async def _read_once(self) -> Polled[FaceT]:
         return await self._source.fetch(self.face_id, retry=False)

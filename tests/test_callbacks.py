@@ -98,7 +98,7 @@ def test_callback_secret_is_checked() -> None:
     with pytest.raises(InvalidArgumentError):
         TavusClient(api_key=API_KEY, callback_secret="short")
     with pytest.raises(TypeError):
-        TavusClient(api_key=API_KEY, callback_secret=12345)  # type: ignore[arg-type]
+        TavusClient(api_key=API_KEY, callback_secret=12345)  # type: ignore[arg-type]  # on purpose
     fixed = TavusClient(api_key=API_KEY, callback_secret="s" * 24)
     assert fixed.callbacks.secret == "s" * 24
 

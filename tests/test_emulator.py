@@ -298,7 +298,7 @@ def test_bad_speeds_are_refused() -> None:
     with pytest.raises(ValueError, match="speed"):
         LoopClock(speed=0)
     with pytest.raises(TypeError):
-        LoopClock(speed="fast")  # type: ignore[arg-type]
+        LoopClock(speed="fast")  # type: ignore[arg-type]  # on purpose
 
 
 # --------------------------------------------------------------------------- faults
@@ -422,7 +422,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    state.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]  # started: it has a server
     yield state
     await runner.cleanup()
 
