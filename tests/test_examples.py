@@ -8,6 +8,7 @@ app closes the client.
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tavus_async import TavusClient
 from tavus_async.emulator import Emulator, Rule, Scenario
 
-from .conftest import API_KEY
+from .conftest import API_KEY, pending_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
@@ -80,3 +81,83 @@ async def test_the_callback_example_trains_and_closes_its_client(
     finally:
         await http.close()  # the app's cleanup runs
     assert client.closed
+
+
+def _web_app_example() -> str:
+    found = [c for _, c in _blocks() if "app.cleanup_ctx.append(tavus)" in c]
+    assert found, "docs/index.md lost its web app example"
+    return found[0]
+
+
+def _web_app() -> tuple[web.Application, dict[str, Any]]:
+    namespace: dict[str, Any] = {"__name__": "web_app_example"}
+    exec(compile(_web_app_example(), "docs/index.md web app example", "exec"), namespace)  # noqa: S102
+    return namespace["app"], namespace
+
+
+async def test_the_web_app_example_trains_in_the_background_and_recovers(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TAVUS_API_KEY", API_KEY)
+    monkeypatch.setenv("TAVUS_BASE_URL", emulator.url)
+    left = emulator.add_face(name="left by a previous run", started_ago=3600.0)
+
+    app, namespace = _web_app()
+    http = TestClient(TestServer(app))
+    await http.start_server()
+    try:
+        answer = await http.post("/faces", json={"video_url": "https://cdn.test/rio.mp4"})
+        assert answer.status == 202
+        face_id = (await answer.json())["face_id"]
+        assert (await http.get("/faces/r0000000000")).status == 404
+        # The face left training by a previous run was re-attached at startup.
+        assert (await (await http.get(f"/faces/{left}")).json())["status"] == "started"
+        reads = emulator.counters[f"GET /v2/faces/{face_id}"]
+        for _ in range(3):  # the status page reads the job, not Tavus
+            assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "started"
+        assert emulator.counters[f"GET /v2/faces/{face_id}"] == reads
+        await asyncio.sleep(5 * 3600)
+        for done in (face_id, left):
+            shown = await (await http.get(f"/faces/{done}")).json()
+            assert shown == {"status": "completed", "progress": 1.0, "eta_seconds": None}
+        assert sorted(capsys.readouterr().out.split()) == sorted(
+            ["trained:", face_id, "trained:", left]
+        )
+    finally:
+        await http.close()  # the app's cleanup: waits stopped, client closed
+    assert namespace["CLIENT"] in app
+    assert app[namespace["CLIENT"]].closed
+    assert not pending_tasks()
+
+
+async def test_stopping_the_web_app_stops_the_waits_not_the_trainings(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TAVUS_API_KEY", API_KEY)
+    monkeypatch.setenv("TAVUS_BASE_URL", emulator.url)
+    app, _ = _web_app()
+    http = TestClient(TestServer(app))
+    await http.start_server()
+    try:
+        answer = await http.post("/faces", json={"video_url": "https://cdn.test/rio.mp4"})
+        face_id = (await answer.json())["face_id"]
+        await asyncio.sleep(3600)
+    finally:
+        await http.close()
+    assert not pending_tasks()
+    assert capsys.readouterr().out == ""  # no wait ended in an error, none was left hanging
+    # Nothing was sent to stop the training; the next run picks it up and sees it finish.
+    assert not emulator.calls("DELETE")
+    assert not emulator.calls("PATCH")
+    app, _ = _web_app()
+    http = TestClient(TestServer(app))
+    await http.start_server()
+    try:
+        assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "started"
+        await asyncio.sleep(4 * 3600)
+        assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "completed"
+    finally:
+        await http.close()
+    assert capsys.readouterr().out.split() == ["trained:", face_id]
+    # Each startup lists the trainings left running; one create in all.
+    assert [r.method for r in emulator.calls(path="/v2/faces")] == ["GET", "POST", "GET"]
