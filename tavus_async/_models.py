@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 import attrs
@@ -123,6 +124,10 @@ class FinetuneStatus(_TrainingStatus):
     ERRORED = "errored"
 
 
+#: One count in words around it: "45/100 (processing)", "Progress: 45%", "step 3 of 4".
+_COUNT_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(?:/|\bof\b)\s*(\d+(?:\.\d+)?)|%)")
+
+
 def _parse_progress(text: str | None) -> float | None:
     """``"45/100"`` → ``0.45``; anything unparsable → ``None`` (never an exception)."""
     if not text:
@@ -132,10 +137,23 @@ def _parse_progress(text: str | None) -> float | None:
         numerator = float(done.strip().rstrip("%"))
         denominator = float(total) if sep else 100.0
     except ValueError:
-        return None
+        return _count_in_text(text)
     if denominator <= 0 or numerator != numerator:  # NaN check without math import
         return None
     return min(max(numerator / denominator, 0.0), 1.0)
+
+
+def _count_in_text(text: str) -> float | None:
+    """The one count a decorated progress text holds, or ``None``: two counts ("stage 2/3:
+    45/100") do not say the whole's progress, nor does one past its total (a date)."""
+    found = _COUNT_IN_TEXT.findall(text)
+    if len(found) != 1:
+        return None
+    done, total = found[0]
+    numerator, denominator = float(done), float(total) if total else 100.0
+    if denominator <= 0.0 or numerator > denominator:
+        return None
+    return numerator / denominator
 
 
 @attrs.frozen(kw_only=True)
@@ -176,7 +194,8 @@ class Face:
     def progress(self) -> float | None:
         """``training_progress`` as a fraction in ``[0, 1]``, or ``None`` if absent/unparsable.
 
-        ``"45/100"`` and ``"450/1000"`` are 0.45; a bare number is a percent (``"45"``,
+        ``"45/100"`` and ``"450/1000"`` are 0.45 (so are ``"45/100 (processing)"`` and
+        ``"step 45 of 100"``: one count in words is read); a bare number is a percent (``"45"``,
         ``"45%"``, and so ``"0.45"`` is 0.0045: a server counting in fractions is read as
         one that has barely started, and waited for as if its progress were silent).
         """

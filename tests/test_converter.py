@@ -119,6 +119,14 @@ def test_replica_names_are_accepted_and_aliased() -> None:
         ("0.45", pytest.approx(0.0045)),  # a bare number is a percent
         ("7/0", None),
         ("half", None),
+        # Decorated: one count in words is read; two, or one past its total, are not.
+        ("45/100 (processing)", 0.45),
+        ("Progress: 45%", 0.45),
+        ("step 3 of 4", 0.75),
+        ("stage 2/3: 45/100", None),
+        ("2026/12/03", None),
+        ("updated 2026/12", None),
+        ("v2 of the model", None),
         ("", None),
         (None, None),
     ],
@@ -126,6 +134,14 @@ def test_replica_names_are_accepted_and_aliased() -> None:
 def test_progress_parsing_never_raises(text: str | None, expected: float | None) -> None:
     face = Face(face_id="r1", status=FaceStatus.STARTED, training_progress=text)
     assert face.progress == expected
+
+
+@given(text=st.text() | st.from_regex(r"[a-z ]{0,8}\d{1,4}(\.\d)? ?(/|of|%) ?\d{0,4}[ a-z()]{0,8}"))
+@example(text="1e400")
+@example(text="nan/100")
+def test_any_progress_text_reads_as_a_fraction_or_nothing(text: str) -> None:
+    progress = Face(face_id="r1", status=FaceStatus.STARTED, training_progress=text).progress
+    assert progress is None or 0.0 <= progress <= 1.0
 
 
 @pytest.mark.parametrize(
