@@ -17,8 +17,9 @@ only for the last half step, a finish from 60/100 or 80/100, a curve that keeps 
 coarse jumps, a new random curve for every training, a new climb in phases for every
 training), trainings resumed by another process
 (at creation, with ``created_at`` hours off or no ``Date`` at all, or mid-way through, with
-the clocks right or no ``Date``), a failure at 30 %, and durations from one to six hours.
-The target rows use durations drawn from 2.8 to 4.2 h.
+the clocks right or no ``Date``), a failure at 30 %, and durations from one to six hours
+(among them trainings all of 2.8 h or all of 4.2 h). The target rows use durations drawn
+from 2.8 to 4.2 h.
 
 The verdicts:
 
@@ -125,6 +126,10 @@ FAMILY: tuple[Shape, ...] = (
     Shape("twentieths_99", _curve("twentieths_99"), HARD),
     Shape("fifths_99", _curve("fifths_99"), HARD),
     Shape("phased", _curve("phased"), HARD, alone=True),
+    # Trainings all of one length at either end of the target range (the rows above spread
+    # theirs over it): the shortest are seen later, the longest cost more.
+    *(Shape(f"{n} {h:g} h", _curve(n), SWEEP, hours=(h * 0.99, h * 1.01), alone=True)
+      for n in ("silent", "stall_last", "realistic") for h in (2.8, 4.2)),
 )  # fmt: skip
 
 
