@@ -256,9 +256,8 @@ class Driver(Generic[FaceT]):
             while self.waiters:
                 now = clock()
                 if self.next_poll_at is None:
-                    self.next_poll_at = job._memory.first_poll_at(
-                        now, job._memory.cadence_for(policy), seen=job.face is not None
-                    )
+                    seen = job.face is not None
+                    self.next_poll_at = job._memory.first_poll_at(now, policy, seen=seen)
                 deadline = min(w.deadline for w in self.waiters)
                 # "Due" within a millisecond: a timer may fire a hair before the float it was
                 # set for, and re-sleeping for a sub-nanosecond remainder counts as ready at

@@ -105,8 +105,10 @@ class JobMemory:
         self._cadence = cadence
         return cadence
 
-    def first_poll_at(self, now: float, cadence: Cadence, *, seen: bool) -> float:
-        """When the first poll of a wait is due (``seen``: a face of this job is known)."""
+    def first_poll_at(self, now: float, policy: PollPolicy, *, seen: bool) -> float:
+        """When the first poll of a wait under ``policy`` is due (``seen``: a face of this
+        job is known)."""
+        cadence = self.cadence_for(policy)
         if self._created_at is None or seen:
             # Resumed by id, or re-awaited: we know nothing recent, so look now.
             return now

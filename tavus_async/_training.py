@@ -19,9 +19,7 @@ import attrs
 from ._converter import structure
 from ._create import post_create
 from ._durable import decode
-from ._errors import (
-    InvalidArgumentError,
-)
+from ._errors import InvalidArgumentError
 from ._http import HTTPSession, Response, Retry
 from ._hub import JobHub
 from ._jobs import TrainingJob, as_completed
