@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -89,75 +91,80 @@ def _web_app_example() -> str:
     return found[0]
 
 
-def _web_app() -> tuple[web.Application, dict[str, Any]]:
-    namespace: dict[str, Any] = {"__name__": "web_app_example"}
-    exec(compile(_web_app_example(), "docs/index.md web app example", "exec"), namespace)  # noqa: S102
-    return namespace["app"], namespace
-
-
-async def test_the_web_app_example_trains_in_the_background_and_recovers(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def web_app_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The web app example's client reaches the emulator (through its environment)."""
     monkeypatch.setenv("TAVUS_API_KEY", API_KEY)
     monkeypatch.setenv("TAVUS_BASE_URL", emulator.url)
-    left = emulator.add_face(name="left by a previous run", started_ago=3600.0)
+    return emulator
 
-    app, namespace = _web_app()
+
+@contextlib.asynccontextmanager
+async def _web_app() -> AsyncIterator[
+    tuple[TestClient[web.Request, web.Application], web.Application, dict[str, Any]]
+]:
+    """A fresh run of the web app example, served; stopping it runs the app's cleanup."""
+    namespace: dict[str, Any] = {"__name__": "web_app_example"}
+    exec(compile(_web_app_example(), "docs/index.md web app example", "exec"), namespace)  # noqa: S102
+    app = namespace["app"]
     http = TestClient(TestServer(app))
     await http.start_server()
     try:
+        yield http, app, namespace
+    finally:
+        await http.close()
+
+
+async def _status(http: TestClient[web.Request, web.Application], face_id: str) -> Any:
+    return await (await http.get(f"/faces/{face_id}")).json()
+
+
+async def test_the_web_app_example_trains_in_the_background_and_recovers(
+    web_app_env: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = web_app_env
+    left = emulator.add_face(name="left by a previous run", started_ago=3600.0)
+    async with _web_app() as (http, app, namespace):
         answer = await http.post("/faces", json={"video_url": "https://cdn.test/rio.mp4"})
         assert answer.status == 202
         face_id = (await answer.json())["face_id"]
         assert (await http.get("/faces/r0000000000")).status == 404
         # The face left training by a previous run was re-attached at startup.
-        assert (await (await http.get(f"/faces/{left}")).json())["status"] == "started"
+        assert (await _status(http, left))["status"] == "started"
         reads = emulator.counters[f"GET /v2/faces/{face_id}"]
         for _ in range(3):  # the status page reads the job, not Tavus
-            assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "started"
+            assert (await _status(http, face_id))["status"] == "started"
         assert emulator.counters[f"GET /v2/faces/{face_id}"] == reads
         await asyncio.sleep(5 * 3600)
         for done in (face_id, left):
-            shown = await (await http.get(f"/faces/{done}")).json()
+            shown = await _status(http, done)
             assert shown == {"status": "completed", "progress": 1.0, "eta_seconds": None}
         assert sorted(capsys.readouterr().out.split()) == sorted(
             ["trained:", face_id, "trained:", left]
         )
-    finally:
-        await http.close()  # the app's cleanup: waits stopped, client closed
+    # Stopped: the app's cleanup stopped the waits and closed the client.
     assert namespace["CLIENT"] in app
     assert app[namespace["CLIENT"]].closed
     assert not pending_tasks()
 
 
 async def test_stopping_the_web_app_stops_the_waits_not_the_trainings(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    web_app_env: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("TAVUS_API_KEY", API_KEY)
-    monkeypatch.setenv("TAVUS_BASE_URL", emulator.url)
-    app, _ = _web_app()
-    http = TestClient(TestServer(app))
-    await http.start_server()
-    try:
+    emulator = web_app_env
+    async with _web_app() as (http, _, _):
         answer = await http.post("/faces", json={"video_url": "https://cdn.test/rio.mp4"})
         face_id = (await answer.json())["face_id"]
         await asyncio.sleep(3600)
-    finally:
-        await http.close()
     assert not pending_tasks()
     assert capsys.readouterr().out == ""  # no wait ended in an error, none was left hanging
     # Nothing was sent to stop the training; the next run picks it up and sees it finish.
     assert not emulator.calls("DELETE")
     assert not emulator.calls("PATCH")
-    app, _ = _web_app()
-    http = TestClient(TestServer(app))
-    await http.start_server()
-    try:
-        assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "started"
+    async with _web_app() as (http, _, _):
+        assert (await _status(http, face_id))["status"] == "started"
         await asyncio.sleep(4 * 3600)
-        assert (await (await http.get(f"/faces/{face_id}")).json())["status"] == "completed"
-    finally:
-        await http.close()
+        assert (await _status(http, face_id))["status"] == "completed"
     assert capsys.readouterr().out.split() == ["trained:", face_id]
     # Each startup lists the trainings left running; one create in all.
     assert [r.method for r in emulator.calls(path="/v2/faces")] == ["GET", "POST", "GET"]
