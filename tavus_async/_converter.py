@@ -363,10 +363,13 @@ def structure_page(
     """Structure a list response ``{"data": [...], "total_count": n}``.
 
     ``"data": null`` is an empty page (servers that serialise an empty list as ``null``
-    send it); a body without ``data`` does not fit.
+    send it); a body without ``data`` does not fit. ``total_count`` is read as a count when
+    it is one in any spelling (``12``, ``12.0``, ``"12"``); anything else (negative, such as
+    ``-1`` for "unknown", fractional, text) is taken as absent: a listing is complete
+    without it (it reads to an empty page), and trusting a bogus one could end it early.
 
     Returns:
-        The items and ``total_count`` (``None`` when absent).
+        The items and ``total_count`` (``None`` when absent or unreadable).
 
     Raises:
         ResponseValidationError: for a body that is not such an object, or a bad item.
@@ -378,10 +381,6 @@ def structure_page(
         problem = f"expected an object with a 'data' array, got {_json_type(data)} @ $"
     elif not isinstance(data.get("data"), list):
         problem = f"expected an array, got {_json_type(data.get('data'))} @ $.data"
-    else:
-        total = data.get("total_count")
-        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
-            problem = f"expected an integer, got {_json_type(total)} @ $.total_count"
     if problem is not None:
         msg = "list response does not fit {data: [...], total_count}"
         raise ResponseValidationError(
@@ -395,7 +394,23 @@ def structure_page(
         status=status,
         path="$.data",
     )
-    return items, data.get("total_count")
+    return items, _count(data.get("total_count"))
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole number however it is spelled, else ``None`` (see above)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            logger.debug("unreadable total_count %.40r: ignored", value)
+            return None
+        return int(value)
+    if isinstance(value, (int, float)) and 0 <= value < 2**53 and value == int(value):
+        return int(value)
+    logger.debug("unreadable total_count %.40r: ignored", value)
+    return None
 
 
 def _describe(exc: BaseException, type_: type[Any] | None) -> str:

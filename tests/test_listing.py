@@ -91,7 +91,8 @@ class Paged:
     """A listing server: ``count`` faces, pages of at most ``cap`` whatever ``limit`` asks
     for, with or without ``total_count``; ``insert_after`` adds a face at the front once
     that many pages have been served (offsets shift under the reader); a ``stale`` total
-    keeps counting the faces there were at the start (a cached count)."""
+    keeps counting the faces there were at the start (a cached count); ``total_value`` is
+    sent as ``total_count`` instead, whatever it is."""
 
     def __init__(
         self,
@@ -101,11 +102,13 @@ class Paged:
         total: bool,
         insert_after: int | None = None,
         stale: bool = False,
+        total_value: object = None,
     ) -> None:
         self.ids = [f"r{i:04d}" for i in range(count)]
         self.cap, self.total, self.insert_after = cap, total, insert_after
         self.stale_count = count if stale else None
         self.pages = 0
+        self.total_value = total_value
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         limit, page = int(request.query["limit"]), int(request.query["page"])
@@ -117,6 +120,8 @@ class Paged:
         body: dict[str, Any] = {"data": [{"face_id": i, "status": "completed"} for i in chunk]}
         if self.total:
             body["total_count"] = self.stale_count or len(self.ids)
+        if self.total_value is not None:
+            body["total_count"] = self.total_value
         return web.json_response(body)
 
 
@@ -147,6 +152,31 @@ async def test_every_item_once_whatever_the_pages_and_totals(
         stub.handler = server
         listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
         assert listed == server.ids, (count, cap, page_size, total)
+
+
+@pytest.mark.parametrize(
+    ("total", "listed"),
+    [
+        (-1, 25),
+        ("abc", 25),
+        (2.5, 25),
+        (True, 25),
+        ({"n": 1}, 25),
+        ("", 25),
+        ("12", 20),
+        (12.0, 20),
+    ],
+)
+async def test_a_total_count_is_read_as_a_count_or_not_at_all(
+    stub: Stub, stub_client: TavusClient, total: object, listed: int
+) -> None:
+    # -1 for "unknown", text, a fraction: no total, so the listing reads to the empty page
+    # and misses nothing. A count spelled as text or as a float is a count (here, short of
+    # the 25 faces: the listing stops at the page that reaches it).
+    server = Paged(25, 10, total=False, total_value=total)
+    stub.handler = server
+    faces = [f.face_id async for f in stub_client.faces.list(page_size=10)]
+    assert faces == server.ids[:listed]
 
 
 @pytest.mark.parametrize(("total", "stale"), [(True, False), (True, True), (False, False)])

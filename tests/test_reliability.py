@@ -328,7 +328,6 @@ async def test_list_responses_of_the_wrong_shape(stub: Stub) -> None:
             ([], "got an array @ $"),
             ({"items": []}, "got null @ $.data"),
             ({"data": {}}, "got an object @ $.data"),
-            ({"data": [], "total_count": "3"}, "$.total_count"),
             ({"data": [{"face_id": "r1"}], "total_count": 1}, "$.data[0].status"),
         ]:
             stub.queue.clear()
