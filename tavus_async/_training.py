@@ -24,9 +24,10 @@ from ._http import HTTPSession, Response, Retry
 from ._hub import JobHub
 from ._jobs import TrainingJob, as_completed
 from ._models import Face, FaceStatus
-from ._outcome import Polled, settle
+from ._outcome import Polled
 from ._pages import Listing, paginate
 from ._policies import PollPolicy
+from ._recover import Recovery
 from ._sansio import retry_after_from
 from ._validation import (
     CreateFields,
@@ -42,9 +43,6 @@ __all__ = ["FACES", "REPLICAS", "Naming", "VoiceCatalog", "_TrainingResource"]
 
 FaceT = TypeVar("FaceT", bound=Face)
 
-#: Tolerance when comparing our clock with the server's timestamps.
-CLOCK_SKEW = dt.timedelta(minutes=10)
-
 
 @attrs.frozen
 class Naming:
@@ -55,6 +53,37 @@ class Naming:
     name: str
     type: str
     ids: str
+
+    def list_query(
+        self,
+        *,
+        face_type: str | None,
+        model_name: str | None,
+        ids: Iterable[str] | None,
+        verbose: bool,
+    ) -> tuple[dict[str, Any], builtins.list[str] | None]:
+        """A listing's query in these names, and the ids it asks for (``None``: any).
+
+        Raises:
+            InvalidArgumentError: a bad choice, name or id (nothing is sent).
+            TypeError: ``ids`` given as one string, or arguments of the wrong type.
+        """
+        params: dict[str, Any] = {}
+        kind = check_choice(self.type, face_type, ("user", "system", "all"))
+        if kind != "all":
+            params[self.type] = kind
+        if model_name is not None:
+            params["model_name"] = check_name("model_name", model_name)
+        id_list: builtins.list[str] | None = None
+        if ids is not None:
+            if isinstance(ids, str):
+                msg = f"ids must be an iterable of id strings, not one string ({self.ids})"
+                raise TypeError(msg)
+            id_list = [check_id(self.id, i) for i in ids]
+            params[self.ids] = ",".join(id_list)
+        if check_bool("verbose", verbose):
+            params["verbose"] = True
+        return params, id_list
 
 
 FACES = Naming(resource="faces", id="face_id", name="face_name", type="face_type", ids="face_ids")
@@ -198,23 +227,10 @@ class _TrainingResource(Generic[FaceT]):
         page_size: int,
         on_page: Callable[[Response], None] | None = None,
     ) -> Listing[FaceT]:
-        n = self._naming
         check_page_size(page_size)
-        params: dict[str, Any] = {}
-        kind = check_choice(n.type, face_type, ("user", "system", "all"))
-        if kind != "all":
-            params[n.type] = kind
-        if model_name is not None:
-            params["model_name"] = check_name("model_name", model_name)
-        id_list: builtins.list[str] | None = None
-        if ids is not None:
-            if isinstance(ids, str):
-                msg = f"ids must be an iterable of id strings, not one string ({n.ids})"
-                raise TypeError(msg)
-            id_list = [check_id(n.id, i) for i in ids]
-            params[n.ids] = ",".join(id_list)
-        if check_bool("verbose", verbose):
-            params["verbose"] = True
+        params, id_list = self._naming.list_query(
+            face_type=face_type, model_name=model_name, ids=ids, verbose=verbose
+        )
 
         async def pages() -> AsyncIterator[FaceT]:
             if id_list == []:
@@ -334,45 +350,23 @@ class _TrainingResource(Generic[FaceT]):
         Raises:
             APIError: as for :meth:`list`.
         """
-        if name is not None:
-            check_name("name", name)
-        if since is not None:
-            _check_aware("since", since)
-        check_bool("finished", finished)
-        jobs: builtins.list[TrainingJob[FaceT]] = []
-        # The server's clock against ours, as of the last page read: its Date minus our now.
-        server_ahead = dt.timedelta(0)
-
-        def note(response: Response) -> None:
-            nonlocal server_ahead
-            date = response.server_date
-            if date is not None:
-                server_ahead = date - dt.datetime.now(dt.timezone.utc)
-
+        wanted = Recovery.checked(
+            name=name, since=since, finished=finished, skew=self._hub.clock_skew
+        )
         found = self._list(
             face_type="user",
             model_name=None,
             ids=None,
             verbose=False,
             page_size=page_size,
-            on_page=note,
+            on_page=lambda response: wanted.note(response.server_date),
         )
-        skew = dt.timedelta(seconds=self._hub.clock_skew or 0.0)
+        jobs: builtins.list[TrainingJob[FaceT]] = []
         async for face in found:
-            if name is not None and face.face_name != name:
-                continue
-            # A face whose creation time the server does not say cannot be ruled out: missing
-            # a training is what leads to a second one.
-            created = face.created_at
-            if since is not None and created is not None:
-                ours = created + skew - server_ahead
-                if ours < since - CLOCK_SKEW:
-                    continue
-            if not finished and settle(face, "final") is not None:
-                continue
-            job = self.job(face.face_id)
-            job._face = face  # known state; the wait still reads it afresh
-            jobs.append(job)
+            if wanted.wants(face):
+                job = self.job(face.face_id)
+                job._face = face  # known state; the wait still reads it afresh
+                jobs.append(job)
         return jobs
 
     def as_completed(
@@ -394,12 +388,3 @@ class _TrainingResource(Generic[FaceT]):
             APIError: a permanent error while polling one of the jobs.
         """
         return as_completed(jobs, timeout=timeout, policy=policy)
-
-
-def _check_aware(name: str, value: Any) -> None:
-    if not isinstance(value, dt.datetime):
-        msg = f"{name} must be a datetime, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value.tzinfo is None:
-        msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
-        raise InvalidArgumentError(msg)

@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_backoffs",
         "_durable _http _belief _outcome _hub",
         "_pricing",
-        "_cadence _pages _create",
+        "_cadence _pages _create _recover",
         "_memory",
         "_driver",
         "_jobs",
