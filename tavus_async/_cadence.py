@@ -40,7 +40,7 @@ from ._belief import Belief
 from ._durable import VERSION, CadenceState
 from ._models import Face
 from ._policies import PollPolicy, jittered
-from ._pricing import Density, density, next_poll, prior_price, tail_cap
+from ._pricing import Density, density, median_finish, next_poll, prior_price, tail_cap
 from ._prior import DurationPrior
 from ._server_clock import ServerClock, shared_time
 
@@ -157,18 +157,7 @@ class Cadence:
         """
         if self.start is None and self.belief.first_seen is None:
             return None
-        priced = self._density(now, commit=False)
-        horizon = now + 48 * 3600.0
-        if priced(horizon)[1] > 0.5:
-            return None
-        low, high = now, horizon
-        for _ in range(40):
-            mid = 0.5 * (low + high)
-            if priced(mid)[1] > 0.5:
-                low = mid
-            else:
-                high = mid
-        return high
+        return median_finish(self._density(now, commit=False), now)
 
     # ------------------------------------------------------------------ delays
 

@@ -51,7 +51,7 @@ wait 6 s more.)
   18 % later than the fixed poller; at 0.9, none, and 2 of 300 more by at most 3.5 %).
 
 :func:`density` gives the priced density as of a moment; :func:`next_poll` the wait after
-which one poll is due under it.
+which one poll is due under it; :func:`median_finish` the median of the finish under it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,15 @@ from ._belief import Belief
 from ._policies import PollPolicy
 from ._prior import DurationPrior
 
-__all__ = ["PROGRESS_ALLOWANCE", "Density", "density", "next_poll", "prior_price", "tail_cap"]
+__all__ = [
+    "PROGRESS_ALLOWANCE",
+    "Density",
+    "density",
+    "median_finish",
+    "next_poll",
+    "prior_price",
+    "tail_cap",
+]
 
 #: The hazard at which ``finish_interval`` is the spacing: a finish due in about 10 minutes.
 REFERENCE_HAZARD = 1.0 / 600.0
@@ -84,6 +92,8 @@ TAIL_PACE = 0.9
 #: The reads' average spacing is a pace once they span this long (seconds): over a wait's
 #: first minutes it is the failure ramp's, far denser than any pace worth keeping.
 PACE_SPAN = 3600.0
+#: The farthest a median finish is looked for (seconds after now).
+HORIZON = 48 * 3600.0
 #: Points of the integral of the density over one wait.
 GRID = 24
 _TINY = 1e-300
@@ -166,6 +176,21 @@ def next_poll(now: float, cap: float, priced: Density, *, min_interval: float) -
         done += share
         before = current
     return cap
+
+
+def median_finish(priced: Density, now: float) -> float | None:
+    """When the belief's survival falls to one half (local time), or ``None`` if not within
+    ``HORIZON``: the median of the finish, found by bisection."""
+    low, high = now, now + HORIZON
+    if priced(high)[1] > 0.5:
+        return None
+    for _ in range(40):
+        mid = 0.5 * (low + high)
+        if priced(mid)[1] > 0.5:
+            low = mid
+        else:
+            high = mid
+    return high
 
 
 def tail_cap(belief: Belief, now: float, delay: float, *, reads: int) -> float:
