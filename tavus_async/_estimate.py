@@ -44,7 +44,7 @@ change is dated at the midpoint between the poll that saw it and the one before.
   fixed 120 s poller's, on 15 of 27 staircases of 3 to 33 points reaching 99/100 at 60 to
   97 % of the training (simulation, 2.8-4.2 h); read as 100/100, every one of the 27 cost
   77 to 103, for a finish seen after 17 to 45 s. Staircases that complete soon after
-  99/100 are seen about ten seconds later (steps of five, 99/100 at 95 %: 8 to 17 s; a
+  99/100 are seen about ten seconds later (steps of five, 99/100 at 95 %: 9 to 16 s; a
   tenth step to a true 99/100 at 90 %: 13 to 22 s). Uneven steps (the realistic curve) and
   fine ones (one or two points, whose observed increments the polls' spacing sets) are read
   as before.

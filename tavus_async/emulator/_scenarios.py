@@ -131,8 +131,8 @@ CURVES: dict[str, Points] = {
     # last fifth: a last step as long as two and a half of the steps before it, each
     # seventeen minutes or more, so that every forecast of the finish is a long one.
     "deciles": tuple((0.08 * i, 10 * i) for i in range(11)),
-    # The same climb to 99/100: a forecast of one more step there is believed as any other
-    # (see docs/waiting.md, "Where it spends more").
+    # The same climb to 99/100, by a step shorter than the others: a count held at its
+    # ceiling, which the cadence reads as 100/100 (see docs/waiting.md, "Even staircases").
     "deciles_99": tuple((0.08 * i, min(10 * i, 99)) for i in range(11)),
     # Finer and coarser climbs to a last value held for the last 30 % or 25 %: twenty steps
     # of five points to 99/100 at 70 %, five steps of twenty points to 99/100 at 75 %. Held
