@@ -2,7 +2,7 @@
 shape by shape goes to stderr).
 
 Each row compares tavus_async with a baseline measured in the same run and states the target.
-``--quick`` (smaller sizes) finishes in well under a minute; the full run takes a few minutes.
+``--quick`` (smaller sizes) finishes in a few minutes; the full run takes about half an hour.
 Each benchmark also runs alone (``python benchmarks/<name>.py``).
 """
 
