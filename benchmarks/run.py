@@ -2,7 +2,8 @@
 shape by shape goes to stderr).
 
 Each row compares tavus_async with a baseline measured in the same run and states the target.
-``--quick`` (smaller sizes) finishes in a few minutes; the full run takes about half an hour.
+``--quick`` (smaller sizes) finishes in a few minutes (3.6 on 2 cores); the full run takes
+about half an hour.
 Each benchmark also runs alone (``python benchmarks/<name>.py``).
 """
 
