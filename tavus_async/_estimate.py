@@ -136,8 +136,11 @@ ODDS_CAP = 0.9
 #: Increments before the last that make an even staircase, and its least step (a fraction).
 CEILING_STEPS = 3
 CEILING_MIN_STEP = 0.03
-#: How far a staircase's steps may differ: by a point from five points, not at all below.
-CEILING_SLACK = (0.05, 0.011, 0.001)
+#: Steps from this size may differ by a point (a server's rounding of an even fraction);
+#: smaller ones must be equal (else the polls' spacing, not the server, set them).
+CEILING_COARSE_STEP = 0.05
+#: A tenth of a point: what "equal" allows for the arithmetic of fractions.
+_ROUNDING = 0.001
 #: Log-odds taken off a forecast made at 100/100 (work progress no longer counts).
 COMPLETE_DOUBT = 2.5
 #: Least plausibility factor of a progress prediction.
@@ -295,10 +298,9 @@ def _at_ceiling(increments: Sequence[float], last_p: float) -> bool:
         return False
     before = sorted(increments[-CEILING_STEPS - 1 : -1])
     step = before[len(before) // 2]
-    if step < CEILING_MIN_STEP - 0.001:
+    if step < CEILING_MIN_STEP - _ROUNDING:
         return False
-    coarse, slack_coarse, slack_fine = CEILING_SLACK
-    slack = slack_coarse if step >= coarse - 0.001 else slack_fine
+    slack = _ROUNDING + (0.01 if step >= CEILING_COARSE_STEP - _ROUNDING else 0.0)
     return all(abs(x - step) <= slack for x in before) and increments[-1] <= step + slack
 
 
