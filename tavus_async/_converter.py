@@ -399,17 +399,13 @@ def structure_page(
 
 def _count(value: Any) -> int | None:
     """A non-negative whole number however it is spelled, else ``None`` (see above)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not (value.isascii() and value.isdigit()):
-            logger.debug("unreadable total_count %.40r: ignored", value)
-            return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and 0 <= value < 2**53 and value == int(value):
         return int(value)
-    if isinstance(value, (int, float)) and 0 <= value < 2**53 and value == int(value):
-        return int(value)
-    logger.debug("unreadable total_count %.40r: ignored", value)
+    if value is not None:
+        logger.debug("unreadable total_count %.40r: ignored", value)
     return None
 
 

@@ -22,14 +22,14 @@ from ._errors import (
     TrainingMayHaveStartedError,
 )
 from ._http import HTTPSession, Retry, _UnsentError
-from ._models import FaceStatus
+from ._models import ALIASES, FaceStatus
 
 __all__ = ["Created", "post_create"]
 
 
 @attrs.frozen(kw_only=True)
 class _CreatedBody:
-    face_id: str = attrs.field(metadata={"tavus_aliases": ("replica_id",)})
+    face_id: str = attrs.field(metadata={ALIASES: ("replica_id",)})
     status: FaceStatus | None = None
 
 
