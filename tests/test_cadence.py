@@ -1083,16 +1083,27 @@ def _climb_latencies(
     return _latencies(curve, durations)
 
 
+def _waits(curve: Sequence[tuple[float, int]], durations: Sequence[float]) -> tuple[float, float]:
+    """The default's mean requests and latency over trainings of ``durations`` with this
+    step curve."""
+    random.seed(7)  # the jitter
+    runs = [_run(curve, duration, PollPolicy()) for duration in durations]
+    return statistics.fmean(r[0] for r in runs), statistics.fmean(r[1] for r in runs)
+
+
 def _latencies(
     curve: Sequence[tuple[float, int]], durations: Sequence[float]
 ) -> tuple[float, float]:
     """The default's mean latency over trainings of ``durations`` with this step curve, and
     a fixed poller's spending as many requests (half its spacing, over a random phase)."""
-    random.seed(7)  # the jitter
-    runs = [_run(curve, duration, PollPolicy()) for duration in durations]
-    requests = statistics.fmean(r[0] for r in runs)
-    latency = statistics.fmean(r[1] for r in runs)
-    return latency, statistics.fmean(durations) / (2.0 * requests)
+    requests, latency = _waits(curve, durations)
+    return latency, _fixed_latency(durations, requests)
+
+
+def _fixed_latency(durations: Sequence[float], requests: float) -> float:
+    """A fixed poller's mean latency spending ``requests`` on trainings of ``durations``:
+    half its spacing, over a random phase."""
+    return statistics.fmean(durations) / (2.0 * requests)
 
 
 @settings(max_examples=15, deadline=None)
@@ -1158,12 +1169,9 @@ def test_an_even_staircase_to_99_costs_no_more_than_a_fixed_120_s_poller(
     # Even staircases of any step that reach 99/100 anywhere from 55 % of the training and
     # hold it: over trainings of 2.8 to 4.2 h, no more requests than a fixed 120 s poller
     # (one per 120 s, and the first), and seen sooner than by one spending as many.
-    random.seed(7)  # the jitter
-    runs = [_run(_staircase(step, reach), d, PollPolicy()) for d in TARGET_DURATIONS]
-    requests = statistics.fmean(r[0] for r in runs)
-    latency = statistics.fmean(r[1] for r in runs)
+    requests, latency = _waits(_staircase(step, reach), TARGET_DURATIONS)
     assert requests <= statistics.fmean(TARGET_DURATIONS) / 120.0 + 1.0
-    assert latency <= statistics.fmean(TARGET_DURATIONS) / (2.0 * requests)
+    assert latency <= _fixed_latency(TARGET_DURATIONS, requests)
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)
