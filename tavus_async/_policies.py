@@ -209,8 +209,8 @@ class PollPolicy:
     poller spending as many requests. A ``Retry-After`` on any response is honoured up to
     ten minutes; a longer one is asked again then (a broken server's would end the wait in
     all but name).
-    Every delay is jittered by up to ``jitter`` with a floor, so many jobs do not poll in
-    lockstep.
+    Every delay is jittered by up to ``jitter`` with a floor (half of it at
+    ``max_interval``), so many jobs do not poll in lockstep.
 
     Transient failures (connection errors, timeouts, 408, 429, 5xx, malformed bodies) never
     end a wait: they are retried with their own backoff, from ``error_initial_interval`` to
