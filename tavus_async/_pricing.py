@@ -99,10 +99,8 @@ PROGRESS_ALLOWANCE = 40.0
 PAST_WINDOW = 0.1
 #: Past the window, the longest wait as a share of the average spacing of the reads so far.
 TAIL_PACE = 0.9
-#: The prior's window, as its survival: from 0.92 to ``PAST_WINDOW`` (2.7 to 4.35 h for
-#: the documented 3-4 h). Inside it the prior's polls are at most ``WINDOW_CAP`` times
-#: ``window_interval`` apart, as far as the prior speaks for the belief (its share, to the
-#: power ``WINDOW_SHARE_POWER``). See "Window cap" in the module docstring.
+#: The window's cap (module docstring): the window as the prior's survival, the longest
+#: spacing in it as a multiple of ``window_interval``, and the power of the prior's weight.
 WINDOW_EDGES = (PAST_WINDOW, 0.92)
 WINDOW_CAP = 1.3
 WINDOW_SHARE_POWER = 3.0

@@ -1119,6 +1119,7 @@ def test_jitter_keeps_a_floor(max_interval: float, floor: float) -> None:
     delays = [cadence.after_success(0.0) for _ in range(200)]
     assert floor <= min(delays) < floor + 10.0
     assert max(delays) <= 300.0
+    assert len(set(delays)) > 1
 
 
 def test_a_failure_mid_way_is_seen_within_the_failure_watch() -> None:
