@@ -50,7 +50,9 @@ class TavusClient:
             (point it at the emulator in tests).
         session: An ``aiohttp.ClientSession`` of yours to send requests with. It is
             borrowed: the client never closes it. Without one, the client creates its own
-            session inside the running loop on first use and closes it in :meth:`close`.
+            session inside the running loop on first use and closes it in :meth:`close`;
+            creates then go out on a connection of their own, never on a kept-alive one
+            that the server may have closed while it sat idle.
         timeout: Per-request timeout in seconds (or an ``aiohttp.ClientTimeout``). Not the
             training deadline: that is ``PollPolicy.timeout``.
         retry: How single requests are retried (:class:`RetryPolicy`).

@@ -19,7 +19,7 @@ import enum
 import json
 import logging
 import sys
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -29,12 +29,12 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
-    EventLoopError,
     RateLimitError,
     ResponseValidationError,
 )
 from ._policies import MAX_PAUSE, RetryPolicy, jittered
 from ._sansio import decode_body, error_from_response, is_transient_status, server_date
+from ._sessions import Sessions
 from ._version import __version__
 
 __all__ = ["HTTPSession", "Response", "Retry", "Secret", "USER_AGENT"]
@@ -164,11 +164,7 @@ class HTTPSession:
             self._headers.update(_CONSTANT_HEADERS)
         self._json_headers = _MaskedHeaders(self._headers, **{"Content-Type": "application/json"})
         self.base_url = base_url
-        self._session = session
-        self._owns_session = session is None
-        #: The event loop the owned session was made in (a session cannot change loops).
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lifetime: AsyncGenerator[None, None] | None = None
+        self._sessions = Sessions(session, timeout=timeout, headers=_CONSTANT_HEADERS)
         self._timeout = timeout
         # Only a borrowed session needs our timeout passed with each request.
         self._per_request: dict[str, Any] = {} if session is None else {"timeout": timeout}
@@ -189,81 +185,26 @@ class HTTPSession:
             msg = "the TavusClient is closed; create a new one (or use `async with`)"
             raise ClientClosedError(msg)
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # Created lazily so that it is made inside the running event loop, then reused
-            # for every request until close(). Our constant headers and timeout are its
-            # defaults: cheaper than merging them into every request.
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=_CONSTANT_HEADERS)
-            self._loop = asyncio.get_running_loop()
-        elif self._session.closed:
-            msg = "the borrowed aiohttp.ClientSession was closed by its owner"
-            raise ClientClosedError(msg)
-        return self._session
-
     async def close(self) -> None:
-        """Close the owned session (a borrowed one is left open). Idempotent."""
+        """Close the owned sessions (a borrowed one is left open). Idempotent."""
         if self._closed:
             return
         self._closed = True
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-        if self._lifetime is not None and self._loop is asyncio.get_running_loop():
-            await self._lifetime.aclose()
-
-    async def _ready(self) -> None:
-        """Before a request: the right event loop, and the session watched by its loop."""
-        if self._loop is not None and self._loop is not asyncio.get_running_loop():
-            await self._other_loop()
-        if self._lifetime is None and self._owns_session:
-            self._lifetime = self._watch_loop()
-            await self._lifetime.__anext__()
+        await self._sessions.close()
 
     def derive(
         self, *, timeout: aiohttp.ClientTimeout | None, retry: RetryPolicy | None
     ) -> HTTPSession:
         """A view with its own per-request timeout and retries, sharing everything else.
 
-        It sends through this session's aiohttp session, pause and counter; closing it does
-        nothing (the original owns the session).
+        It sends through this session's aiohttp sessions, pause and counter; closing it does
+        nothing (the original owns the sessions).
         """
         return _Derived(self, timeout=timeout or self._timeout, retry=retry or self.retry)
 
     def count(self) -> None:
         """Count one request sent."""
         self.sent += 1
-
-    async def _watch_loop(self) -> AsyncGenerator[None, None]:
-        """Suspended for as long as the owned session lives in its loop.
-
-        ``asyncio.run()`` finalizes every suspended async generator before it closes its
-        loop: a client nobody closed then closes its session with the loop, instead of
-        leaving a session and its connections to be reported as leaked.
-        """
-        try:
-            yield
-        finally:
-            session = self._session
-            if self._owns_session and session is not None and not session.closed:
-                await session.close()
-
-    async def _other_loop(self) -> None:
-        """Used from a loop other than the session's: let go of it quietly, then say so."""
-        stale, loop = self._session, self._loop
-        if stale is not None and loop is not None and loop.is_closed():
-            # Its loop is gone (a second asyncio.run()): nothing can be sent on it any more.
-            # Detached, the session counts as closed; its connector, closed from here,
-            # only notes it (its transports died with their loop). No "Unclosed" warnings.
-            connector = stale.connector
-            stale.detach()
-            if connector is not None:
-                await connector.close()
-        msg = (
-            "this TavusClient was started in another event loop (a second asyncio.run()?): "
-            "create the client inside the coroutine you run, one per loop, e.g. "
-            "`async with TavusClient() as client: ...`"
-        )
-        raise EventLoopError(msg)
 
     # ------------------------------------------------------------------ pause (Retry-After)
 
@@ -303,8 +244,8 @@ class HTTPSession:
                 ``RetryPolicy.max_retry_after`` is in force (nothing was sent).
         """
         self.check_open()
-        if self._lifetime is None or self._loop is not asyncio.get_running_loop():
-            await self._ready()  # the first request, a borrowed session, or another loop
+        if not self._sessions.settled():
+            await self._sessions.ready()  # the first request, a borrowed session, or another loop
         url = self.base_url + path
         body = _json_body(json) if json is not None else None
         query = _query(params)
@@ -314,7 +255,9 @@ class HTTPSession:
             if self.pause_remaining() > 0:
                 await self._wait_for_pause(method, url)
             try:
-                response = await self._send(method, url, query, body, expect_json)
+                response = await self._send(
+                    method, url, query, body, expect_json, unpooled=retry is Retry.UNSENT_ONLY
+                )
             except APIConnectionError as exc:
                 allowed = retry is Retry.IDEMPOTENT or (
                     retry is Retry.UNSENT_ONLY and isinstance(exc, _UnsentError)
@@ -366,9 +309,16 @@ class HTTPSession:
             await self.retry.sleep(remaining)
 
     async def _send(
-        self, method: str, url: str, query: dict[str, str], body: bytes | None, expect_json: bool
+        self,
+        method: str,
+        url: str,
+        query: dict[str, str],
+        body: bytes | None,
+        expect_json: bool,
+        *,
+        unpooled: bool,
     ) -> Response:
-        session = self._get_session()
+        session = self._sessions.get(unpooled=unpooled)
         headers = self._headers if body is None else self._json_headers
         self.count()
         shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
@@ -433,8 +383,8 @@ class _Derived(HTTPSession):
             retry=retry,
         )
         self._root = root
+        self._sessions = root._sessions
         self._headers, self._json_headers = root._headers, root._json_headers
-        self._owns_session = False
         # The shared session's default timeout is the root's: ours goes with each request.
         self._per_request = {"timeout": timeout}
 
@@ -447,14 +397,8 @@ class _Derived(HTTPSession):
         """As the original's."""
         self._root.check_open()
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        return self._root._get_session()
-
-    async def _ready(self) -> None:
-        await self._root._ready()
-
     async def close(self) -> None:
-        """Nothing: the original owns the session."""
+        """Nothing: the original owns the sessions."""
 
     def pause_remaining(self) -> float:
         """The original's (a Retry-After pauses the whole client)."""

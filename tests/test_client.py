@@ -102,7 +102,7 @@ def test_bad_retry_policies_are_refused() -> None:
 
 def _session(client: TavusClient) -> aiohttp.ClientSession | None:
     # A call, not an attribute: mypy would keep the attribute narrowed across requests.
-    return client._http._session
+    return client._http._sessions.pooled
 
 
 async def test_owned_session_is_created_once_and_closed(emulator: Emulator) -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_version _models _prior",
         "_errors",
         "_validation _sansio _converter _policies _estimate _anchor _server_clock",
-        "_backoffs",
+        "_backoffs _sessions",
         "_durable _http _belief _outcome _hub",
         "_pricing",
         "_cadence _pages _create _recover",

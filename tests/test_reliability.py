@@ -112,6 +112,71 @@ async def test_a_refused_create_is_not_a_may_have_started(stub: Stub) -> None:
     assert len(slept) == 2  # retried, since it provably never left
 
 
+class _DropsKeptConnections:
+    """Raw HTTP/1.1 that answers the first request on each connection and keeps it open, then
+    drops the next request on it unanswered: a server that closed an idle keep-alive
+    connection just as the client wrote to it (the FIN and the request crossing)."""
+
+    def __init__(self) -> None:
+        self.answered: list[str] = []
+        self.dropped: list[str] = []
+        self.url = ""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            method, path = await self._read(reader)
+            self.answered.append(f"{method} {path}")
+            face = {"face_id": path.rsplit("/", 1)[-1], "status": "started"}
+            if method == "POST":
+                face["face_id"] = f"f{len(self.answered)}"
+            body = json.dumps(face).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
+            writer.write(head.encode() + b"Content-Type: application/json\r\n\r\n" + body)
+            await writer.drain()
+            method, path = await self._read(reader)
+            self.dropped.append(f"{method} {path}")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client closed the connection: nothing more was coming
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _read(reader: asyncio.StreamReader) -> tuple[str, str]:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        method, path, _ = head.split(" ", 2)
+        return method, path
+
+
+async def test_a_create_never_rides_a_connection_the_server_may_have_closed() -> None:
+    # On a kept-alive connection, a server's idle close and our POST can cross; the failure
+    # then looks like a create that reached Tavus, and we could only raise
+    # TrainingMayHaveStartedError. Creates go out on a connection of their own instead.
+    server = _DropsKeptConnections()
+    listener = await asyncio.start_server(server.serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with TavusClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}") as client:
+            await client.faces.get("f0")  # leaves a kept-alive connection in the pool
+            first = await client.faces.create(train_video_url=VIDEO)
+            second = await client.replicas.create(train_video_url=VIDEO)
+            await client.faces.get("f0")  # the pooled connection again: dropped, then resent
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert (first.face_id, second.face_id) == ("f2", "f3")
+    get = "GET /v2/faces/f0"
+    assert server.answered == [get, "POST /v2/faces", "POST /v2/replicas", get]
+    # The server does drop what rides a kept connection: only the GET did (aiohttp resends
+    # an idempotent request once on a new connection; a POST it cannot).
+    assert server.dropped == [get]
+
+
 # --------------------------------------------------------------------------- bad input
 
 
