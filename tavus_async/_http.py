@@ -1,11 +1,13 @@
-"""The one place that talks to aiohttp.
+"""The one place that sends requests through aiohttp.
 
 :class:`HTTPSession` sends a request and returns a :class:`Response` holding decoded JSON;
 it knows nothing of models. It adds the ``x-api-key`` and ``User-Agent`` headers, drops
 ``None`` fields from JSON bodies, translates aiohttp and timeout exceptions once (chained with
 ``raise … from``), maps non-2xx statuses through :func:`~tavus_async._sansio.error_from_response`,
 and retries under a :class:`~tavus_async.RetryPolicy` according to each request's
-:class:`Retry` mode.
+:class:`Retry` mode. The aiohttp sessions it sends on (owned or borrowed, and their lifetime)
+are :mod:`tavus_async._sessions`'s: a request that is not retried once sent goes out on a
+connection of its own.
 
 A ``Retry-After`` on a 429 or 503 pauses *every* request of the client until it has passed:
 the server asked this API key, not this one request, to slow down.
