@@ -214,7 +214,7 @@ def test_a_client_reused_in_a_second_asyncio_run_says_what_to_do() -> None:
         async def stock_and_create() -> list[str]:
             # A create opens the client's second, unpooled session: both must go quietly.
             assert client is not None
-            await client.faces.create(train_video_url="https://cdn.test/train.mp4")
+            _ = await client.faces.create(train_video_url="https://cdn.test/train.mp4")
             return await stock()
 
         with warnings.catch_warnings(record=True) as caught:
