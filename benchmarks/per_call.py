@@ -13,6 +13,11 @@ Many short rounds measure every client back to back; a client's ratio is the med
 per-round ratios to raw aiohttp, which cancels the drift of a busy machine. Target: at most
 1.10x raw aiohttp, and below the official client.
 
+Creates are measured apart (no target: the price of a choice, stated). ``faces.create`` goes
+out on a connection of its own, never on a kept-alive one the server may have closed (see
+``tavus_async/_sessions.py``), so it is set beside a raw aiohttp POST on a kept-alive
+connection and one on a new connection each time: what the safety costs on loopback.
+
 Run alone: ``python benchmarks/per_call.py [--quick]``.
 """
 
@@ -56,12 +61,24 @@ BODY = json.dumps(
 ).encode()
 
 
+CREATED = json.dumps({"face_id": FACE_ID, "status": "started"}).encode()
+VIDEO = "https://cdn.test/train.mp4"
+#: Creates per round, as a share of reads: each one on a new connection leaves a socket in
+#: TIME_WAIT for a minute, and the loopback's ephemeral ports are a few tens of thousands.
+CREATE_SHARE = 0.2
+
+
 async def _serve() -> None:  # pragma: no cover - runs in the server process
     async def get_face(_request: web.Request) -> web.Response:
         return web.Response(body=BODY, content_type="application/json")
 
+    async def create_face(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=CREATED, content_type="application/json")
+
     app = web.Application()
     app.router.add_get("/v2/faces/{id}", get_face)
+    app.router.add_post("/v2/faces", create_face)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -90,10 +107,12 @@ class PerCallResult:
     calls: int
     clients: tuple[Client, ...]
     official_error: str | None = None
+    creates: tuple[Client, ...] = ()
+    """``faces.create`` and raw POSTs, ratios to the raw POST on a kept-alive connection."""
 
     def by_name(self, name: str) -> Client | None:
-        """The client called ``name``, if it was measured."""
-        return next((c for c in self.clients if c.name == name), None)
+        """The client called ``name``, if it was measured (reads, then creates)."""
+        return next((c for c in self.clients + self.creates if c.name == name), None)
 
 
 async def _official(
@@ -122,11 +141,44 @@ async def _official(
     return call, close
 
 
+Contenders = dict[str, Callable[[], Awaitable[Any]]]
+
+
+async def _rounds(contenders: Contenders, calls: int, rounds: int) -> tuple[Client, ...]:
+    """Warm up, then ``rounds`` rounds of ``calls`` calls of each contender back to back;
+    ratios to the first contender."""
+    for run in contenders.values():  # warm up connections and caches
+        for _ in range(50):
+            await run()
+    samples: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in contenders}
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(calls):
+                await run()
+            walls, cpus = samples[name]
+            walls.append((time.perf_counter() - wall) / calls * 1e6)
+            cpus.append((time.process_time() - cpu) / calls * 1e6)
+    floor_walls, floor_cpus = next(iter(samples.values()))
+    return tuple(
+        Client(
+            name,
+            statistics.median(walls),
+            statistics.median(cpus),
+            statistics.median(w / r for w, r in zip(walls, floor_walls, strict=True)),
+            statistics.median(c / r for c, r in zip(cpus, floor_cpus, strict=True)),
+        )
+        for name, (walls, cpus) in samples.items()
+    )
+
+
 async def _measure(base: str, calls: int, rounds: int) -> PerCallResult:
     session = aiohttp.ClientSession()
+    unpooled = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
     ours = TavusClient(api_key=KEY, base_url=base)
     url = f"{base}/v2/faces/{FACE_ID}"
     headers = {"x-api-key": KEY}
+    body = {"train_video_url": VIDEO}
 
     async def raw() -> Any:
         async with session.get(url, headers=headers) as response:
@@ -135,10 +187,18 @@ async def _measure(base: str, calls: int, rounds: int) -> PerCallResult:
     async def typed() -> Any:
         return await ours.faces.get(FACE_ID)
 
-    contenders: dict[str, Callable[[], Awaitable[Any]]] = {
-        "raw aiohttp": raw,
-        "tavus_async": typed,
-    }
+    async def raw_post() -> Any:
+        async with session.post(f"{base}/v2/faces", json=body, headers=headers) as response:
+            return await response.json()
+
+    async def raw_post_new() -> Any:
+        async with unpooled.post(f"{base}/v2/faces", json=body, headers=headers) as response:
+            return await response.json()
+
+    async def create() -> Any:
+        return await ours.faces.create(train_video_url=VIDEO)
+
+    contenders: Contenders = {"raw aiohttp": raw, "tavus_async": typed}
     closers: list[Callable[[], Awaitable[None]]] = []
     official_error = None
     try:
@@ -148,35 +208,20 @@ async def _measure(base: str, calls: int, rounds: int) -> PerCallResult:
     except ImportError as exc:
         official_error = f"not installed ({exc.name}); pip install -e '.[bench]'"
     try:
-        for run in contenders.values():  # warm up connections and caches
-            for _ in range(50):
-                await run()
-        samples: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in contenders}
-        for _ in range(rounds):
-            for name, run in contenders.items():
-                wall, cpu = time.perf_counter(), time.process_time()
-                for _ in range(calls):
-                    await run()
-                walls, cpus = samples[name]
-                walls.append((time.perf_counter() - wall) / calls * 1e6)
-                cpus.append((time.process_time() - cpu) / calls * 1e6)
+        clients = await _rounds(contenders, calls, rounds)
+        creators: Contenders = {
+            "raw aiohttp POST": raw_post,
+            "raw aiohttp POST, new connection": raw_post_new,
+            "tavus_async create": create,
+        }
+        creates = await _rounds(creators, max(1, round(calls * CREATE_SHARE)), rounds)
     finally:
         for close in closers:
             await close()
         await ours.close()
         await session.close()
-    raw_walls, raw_cpus = samples["raw aiohttp"]
-    clients = tuple(
-        Client(
-            name,
-            statistics.median(walls),
-            statistics.median(cpus),
-            statistics.median(w / r for w, r in zip(walls, raw_walls, strict=True)),
-            statistics.median(c / r for c, r in zip(cpus, raw_cpus, strict=True)),
-        )
-        for name, (walls, cpus) in samples.items()
-    )
-    return PerCallResult(calls, clients, official_error)
+        await unpooled.close()
+    return PerCallResult(calls, clients, official_error, creates)
 
 
 def measure(calls: int = 500, rounds: int = 25) -> PerCallResult:
@@ -206,10 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_serve())
         return 0
     result = measure(calls=300 if args.quick else 500, rounds=5 if args.quick else 25)
-    for client in result.clients:
+    for client in result.clients + result.creates:
         wall, cpu = client.wall_ratio, client.cpu_ratio
         print(
-            f"{client.name:20s} {client.wall_us:7.1f} µs/call ({wall:.2f}x)"
+            f"{client.name:32s} {client.wall_us:7.1f} µs/call ({wall:.2f}x)"
             f"  client CPU {client.cpu_us:7.1f} µs/call ({cpu:.2f}x)"
         )
     if result.official_error:

@@ -262,6 +262,19 @@ def _per_call(sizes: Sizes) -> list[Row]:
     else:
         rows.append(Row("per-call cost", "official client", "", result.official_error or "",
                         "", "below official", "not measured"))  # fmt: skip
+    create = result.by_name("tavus_async create")
+    pooled = result.by_name("raw aiohttp POST")
+    fresh = result.by_name("raw aiohttp POST, new connection")
+    if create is not None and pooled is not None and fresh is not None:
+        rows += [
+            Row("per-call cost", "faces.create, on a connection of its own (no target: the "
+                "price of never riding a kept-alive one)", f"{create.wall_us:.0f} µs",
+                f"{pooled.wall_us:.0f} µs (raw POST, kept-alive)", f"{create.wall_ratio:.2f}x",
+                "", ""),
+            Row("per-call cost", "faces.create against a raw POST on a new connection",
+                f"{create.wall_us:.0f} µs", f"{fresh.wall_us:.0f} µs (raw POST, new connection)",
+                f"{create.wall_ratio / fresh.wall_ratio:.2f}x", "", ""),
+        ]  # fmt: skip
     return rows
 
 
