@@ -129,6 +129,8 @@ class _DropsKeptConnections:
             face = {"face_id": path.rsplit("/", 1)[-1], "status": "started"}
             if method == "POST":
                 face["face_id"] = f"f{len(self.answered)}"
+            if path == "/v2/conversations":
+                face = {"conversation_id": f"c{len(self.answered)}", "status": "active"}
             body = json.dumps(face).encode()
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
             writer.write(head.encode() + b"Content-Type: application/json\r\n\r\n" + body)
@@ -165,13 +167,15 @@ async def test_a_create_never_rides_a_connection_the_server_may_have_closed() ->
             await client.faces.get("f0")  # leaves a kept-alive connection in the pool
             first = await client.faces.create(train_video_url=VIDEO)
             second = await client.replicas.create(train_video_url=VIDEO)
+            talk = await client.conversations.create(face_id="f0")
             await client.faces.get("f0")  # the pooled connection again: dropped, then resent
     finally:
         listener.close()
         await listener.wait_closed()
-    assert (first.face_id, second.face_id) == ("f2", "f3")
+    assert (first.face_id, second.face_id, talk.conversation_id) == ("f2", "f3", "c4")
     get = "GET /v2/faces/f0"
-    assert server.answered == [get, "POST /v2/faces", "POST /v2/replicas", get]
+    posts = ["POST /v2/faces", "POST /v2/replicas", "POST /v2/conversations"]
+    assert server.answered == [get, *posts, get]
     # The server does drop what rides a kept connection: only the GET did (aiohttp resends
     # an idempotent request once on a new connection; a POST it cannot).
     assert server.dropped == [get]
