@@ -25,8 +25,8 @@ density and with a bounded allowance for progress whose forecasts failed.
 
 Every delay is jittered with a floor (:func:`~tavus_async._policies.jittered`).
 
-**Durable.** :meth:`Cadence.to_state` and :meth:`Cadence.from_state` carry everything above
-across processes (:mod:`tavus_async._durable`). A stateless worker that passes the state
+**Durable.** :mod:`tavus_async._snapshot` carries everything above across processes (as
+the state of :mod:`tavus_async._durable`). A stateless worker that passes the state
 along polls as one long-lived process would. See ``benchmarks/request_economy.py`` for what
 the cadence costs and buys on progress shapes built to break it.
 """
@@ -38,12 +38,11 @@ import datetime as dt
 from ._anchor import Anchor
 from ._backoffs import Backoffs
 from ._belief import Belief
-from ._durable import VERSION, CadenceState
 from ._models import Face
 from ._policies import PollPolicy, jittered
 from ._pricing import Density, density, median_finish, next_poll, prior_price, tail_cap
 from ._prior import DurationPrior
-from ._server_clock import ServerClock, shared_time
+from ._server_clock import ServerClock
 
 __all__ = ["Cadence"]
 
@@ -51,24 +50,20 @@ __all__ = ["Cadence"]
 FREE_READS = 4
 #: The share of ``PollPolicy.jitter`` taken off a wait at the failure watch (``max_interval``).
 WATCH_JITTER = 0.5
-#: A restored state this old (or from the future) has an unusable clock.
-MAX_ELAPSED = 30 * 24 * 3600.0
-#: A restore measured this much sooner than the suggested delay distrusts the clock.
-EARLY = 0.25
 
 
 class Cadence:
     """Poll-delay decisions for one job. See the module docstring for the rules."""
 
     __slots__ = (
-        "_attributed",
-        "_backoffs",
         "_c_prior",
-        "_clock",
         "_policy",
-        "_polls",
+        "attributed",
+        "backoffs",
         "belief",
+        "polls",
         "safety_net",
+        "server_clock",
     )
 
     def __init__(
@@ -85,13 +80,16 @@ class Cadence:
         self.safety_net = safety_net
         #: What the reads have said about the finish (:mod:`tavus_async._belief`).
         self.belief = Belief(prior, Anchor(start, clock_skew=clock_skew))
-        self._attributed = 0.0
-        self._polls = 0
+        #: Progress-driven polls so far (the allowance, see _pricing).
+        self.attributed = 0.0
+        #: Successful reads so far.
+        self.polls = 0
         # The prior's price: window_interval is the spacing at its median's hazard (as 2c).
         self._c_prior = prior_price(policy, prior)
         # The server's Date at creation relates our clock to the one other workers read.
-        self._clock = ServerClock(start, server_date)
-        self._backoffs = Backoffs(policy)
+        self.server_clock = ServerClock(start, server_date)
+        #: The start's ramp and the fault backoff.
+        self.backoffs = Backoffs(policy)
 
     @property
     def policy(self) -> PollPolicy:
@@ -113,10 +111,10 @@ class Cadence:
         ``wall`` is our wall clock at ``now`` (epoch seconds), if known: when the response
         has no ``Date``, a resumed face's ``created_at`` is read against it instead.
         """
-        self._backoffs.success()
-        self._polls += 1
-        was_broken = self._clock.broken
-        if server_date is not None and not self._clock.read(now, server_date):
+        self.backoffs.success()
+        self.polls += 1
+        was_broken = self.server_clock.broken
+        if server_date is not None and not self.server_clock.read(now, server_date):
             if not was_broken:  # it just stopped keeping time: so much for its created_at
                 self.belief.anchor.distrust()
             server_date = None
@@ -149,7 +147,7 @@ class Cadence:
             self._policy,
             now,
             c_prior=self._c_prior,
-            attributed=self._attributed,
+            attributed=self.attributed,
             commit=commit,
         )
 
@@ -177,7 +175,7 @@ class Cadence:
                 # The start is a floor, never jittered earlier: before it, the callback is
                 # expected and polling would only cost requests.
                 delay = max(delay, self.start + policy.callback_safety_start - now)
-            return max(delay, self._backoffs.hint(retry_after))
+            return max(delay, self.backoffs.hint(retry_after))
         cap = self._ramp_cap(now)
         self.belief.check_anchor(now)
         priced = self._density(now, commit=True)
@@ -187,12 +185,12 @@ class Cadence:
             # Progress runs up its bill once its forecast has failed, or all along when it
             # has a record of coming later than it forecasts. Other polls before the finish it
             # forecasts are progress doing its job.
-            self._attributed += progress_part / n2
+            self.attributed += progress_part / n2
         delay = next_poll(now, cap, priced, min_interval=policy.min_interval)
         # Past the window, a fixed poller's pace (see _pricing): a long training is a late
         # finish the prior did not expect, and no thinning tail should see it later.
         delay = max(
-            policy.min_interval, min(delay, tail_cap(self.belief, now, delay, reads=self._polls))
+            policy.min_interval, min(delay, tail_cap(self.belief, now, delay, reads=self.polls))
         )
         if self.belief.model is not None:
             self.belief.model.compact()
@@ -202,7 +200,7 @@ class Cadence:
             # jitter spreads a fleet's polls as well, and all of it cost every training about
             # two reads (its mean wait 270 s instead of 285 s) for no latency of the finish.
             jitter *= WATCH_JITTER
-        return max(jittered(delay, jitter), self._backoffs.hint(retry_after), self._pace(now))
+        return max(jittered(delay, jitter), self.backoffs.hint(retry_after), self._pace(now))
 
     def _ramp_cap(self, now: float) -> float:
         """The ramp's next cap on the delay.
@@ -212,7 +210,7 @@ class Cadence:
         at creation, at its start): a face hours old is past them, and a ramp from its first
         read would only cost requests.
         """
-        backoffs, start = self._backoffs, self.start
+        backoffs, start = self.backoffs, self.start
         if backoffs.ramp_steps > 0 or self.belief.anchor.source != "server" or start is None:
             return backoffs.next_ramp()
         return backoffs.ramp_from(now - start)
@@ -224,116 +222,8 @@ class Cadence:
         if interval is None or first_seen is None:
             return 0.0
         interval = min(interval, self._policy.max_interval)
-        return first_seen + (self._polls + 1 - FREE_READS) * interval - now
+        return first_seen + (self.polls + 1 - FREE_READS) * interval - now
 
     def after_error(self, *, retry_after: float | None = None) -> float:
         """Delay before retrying after a transient failure (connection, 5xx, 429, garbage)."""
-        return self._backoffs.after_error(retry_after)
-
-    # ------------------------------------------------------------------ durable state
-
-    def adopt(self, policy: PollPolicy, face_id: str) -> Cadence:
-        """The same memory under another policy (a later wait with ``policy=``)."""
-        now = self._policy.clock()
-        state = self.to_state(face_id, now=now, wall=0.0, delay=0.0)
-        adopted = Cadence.from_state(state, policy, now=now, server_date=None, wall=0.0)
-        adopted._clock.offset = self._clock.offset
-        adopted.belief.anchor.skew_sample = self.belief.anchor.skew_sample
-        return adopted
-
-    def to_state(self, face_id: str, *, now: float, wall: float, delay: float) -> CadenceState:
-        """Everything this cadence knows, on a clock other processes can read.
-
-        ``wall`` is the wall clock's epoch seconds, used only when no server ``Date`` was seen.
-        """
-        offset = self._clock.offset
-        if offset is not None:
-            clock, saved = "date", now + offset
-        else:
-            clock, saved = "wall", wall
-
-        def rel(t: float | None) -> float | None:
-            return None if t is None else round(t - now, 1)
-
-        belief = self.belief
-        return CadenceState(
-            version=VERSION,
-            face_id=face_id,
-            clock=clock,
-            saved=round(saved, 1),
-            delay=round(delay, 1),
-            start=rel(belief.anchor.start),
-            source=belief.anchor.source,
-            first=rel(belief.first_seen),
-            last=rel(belief.last_poll),
-            points=tuple((round(t - now, 1), round(p * 1000)) for t, p in belief.points),
-            evidence=round(belief.evidence, 3),
-            anchor=round(belief.anchor.evidence, 3),
-            attributed=round(self._attributed, 2),
-            polls=self._polls,
-            ramp=self._backoffs.ramp_steps,
-            errors=self._backoffs.errors,
-            step=None if belief.step is None else round(belief.step, 1),
-            noise=round(belief.noise, 4),
-            tuning=belief.tuning,
-            prior=(round(belief.prior.median, 1), round(belief.prior.spread, 4)),
-            safety_net=self.safety_net,
-        )
-
-    @classmethod
-    def from_state(
-        cls,
-        state: CadenceState,
-        policy: PollPolicy,
-        *,
-        now: float,
-        server_date: dt.datetime | None,
-        wall: float,
-    ) -> Cadence:
-        """The cadence ``state`` describes, in this process's clock at ``now``.
-
-        Elapsed time since the state was saved is measured on its own clock (the server's
-        ``Date`` of this read, or the wall clock); when that is impossible, absurd, or far
-        shorter than the delay the cadence had suggested, that delay is taken instead.
-        """
-        shared: float | None = None
-        if state.clock == "date" and server_date is not None:
-            shared = shared_time(server_date)
-        elif state.clock == "wall":
-            shared = wall
-        elapsed = None if shared is None else shared - state.saved
-        if elapsed is None or not -1.0 <= elapsed <= MAX_ELAPSED:
-            elapsed = state.delay
-        elif elapsed < EARLY * state.delay:
-            # Back far sooner than suggested: more likely a clock that does not move with the
-            # worker's (virtual or accelerated time, under a server whose Date or our wall
-            # clock is real; a reset) than so early a worker. Taking the delay as elapsed
-            # errs by at most one delay; trusting such a clock would err by every delay.
-            elapsed = state.delay
-        base = now - max(elapsed, 0.0)
-
-        def local(t: float | None) -> float | None:
-            return None if t is None else base + t
-
-        prior = DurationPrior.of(*state.prior)
-        cadence = cls(policy, prior, safety_net=state.safety_net, start=local(state.start))
-        belief = cadence.belief
-        belief.anchor.source = state.source
-        belief.anchor.evidence = state.anchor
-        belief.first_seen = local(state.first)
-        belief.last_poll = local(state.last)
-        belief.points = [(base + t, p / 1000.0) for t, p in state.points]
-        belief.evidence = state.evidence
-        belief.step = state.step
-        belief.noise = state.noise
-        belief.tuning = state.tuning
-        cadence._attributed = state.attributed
-        cadence._polls = state.polls
-        cadence._backoffs.replay(ramp=state.ramp, errors=state.errors)
-        # The model as the saving cadence last committed it (at its last poll), so the next
-        # read is judged against the same prediction.
-        last = belief.last_poll
-        belief.model = belief.progress_model(base if last is None else last)
-        if belief.model is not None:
-            belief.model.compact()
-        return cadence
+        return self.backoffs.after_error(retry_after)

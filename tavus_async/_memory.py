@@ -21,6 +21,7 @@ from ._hub import JobHub
 from ._models import Face
 from ._outcome import Polled, settle
 from ._policies import PollPolicy
+from ._snapshot import adopt, restore, snapshot
 
 __all__ = ["JobMemory"]
 
@@ -92,7 +93,7 @@ class JobMemory:
             return cadence
         if cadence is not None:
             # Another policy for a later wait: the memory of the job carries over.
-            cadence = cadence.adopt(policy, self.face_id)
+            cadence = adopt(cadence, policy, self.face_id)
         else:
             cadence = Cadence(
                 policy,
@@ -141,14 +142,14 @@ class JobMemory:
 
     def encode(self, cadence: Cadence, now: float, delay: float) -> str:
         """``cadence`` as a state token, the next poll ``delay`` seconds after ``now``."""
-        return encode(cadence.to_state(self.face_id, now=now, wall=time.time(), delay=delay))
+        return encode(snapshot(cadence, self.face_id, now=now, wall=time.time(), delay=delay))
 
     def take_in(self, polled: Polled[Face], policy: PollPolicy | None) -> None:
         """Learn from a successful read: restore a pending state, observe, note the skew,
         and learn the duration of a training seen to finish."""
         face = polled.face
         if policy is not None and self._pending is not None:
-            self._cadence = Cadence.from_state(
+            self._cadence = restore(
                 self._pending,
                 policy,
                 now=policy.clock(),

@@ -40,6 +40,7 @@ from tavus_async._hub import JobHub
 from tavus_async._policies import MAX_PAUSE, loop_clock
 from tavus_async._pricing import INSURANCE, WINDOW_CAP, WINDOW_EDGES
 from tavus_async._prior import DurationPrior
+from tavus_async._snapshot import restore, snapshot
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
 from tavus_async.emulator._scenarios import _phases, make_curve
 
@@ -1363,11 +1364,11 @@ def test_a_restored_state_makes_the_same_decisions(
         original.observe(t, _face(value), server_date=epoch + dt.timedelta(seconds=t))
         delay = original.after_success(t)
         t += delay
-    token = encode(original.to_state("r1", now=t - delay, wall=0.0, delay=delay))
+    token = encode(snapshot(original, "r1", now=t - delay, wall=0.0, delay=delay))
     assert len(token) < 1024
     offset = 12_345.0  # the other process's monotonic clock
     date = epoch + dt.timedelta(seconds=t)
-    restored = Cadence.from_state(
+    restored = restore(
         decode(token, face_id="r1"), EXACT, now=t + offset, server_date=date, wall=0.0
     )
     face = _face(None)

@@ -30,6 +30,7 @@ from tavus_async._cadence import Cadence
 from tavus_async._durable import decode, encode
 from tavus_async._models import Face, FaceStatus
 from tavus_async._prior import DurationPrior
+from tavus_async._snapshot import restore, snapshot
 from tavus_async.emulator import Emulator, Fault, Rule, Scenario
 
 from .conftest import API_KEY
@@ -171,7 +172,7 @@ def _saved() -> dict[str, Any]:
         cadence.observe(t, _face(min(99, 2 * i)), server_date=EPOCH + dt.timedelta(seconds=t))
         delay = cadence.after_success(t)
         t += delay
-    return _inside(encode(cadence.to_state("r1", now=t, wall=0.0, delay=delay)))
+    return _inside(encode(snapshot(cadence, "r1", now=t, wall=0.0, delay=delay)))
 
 
 EDITS: dict[str, tuple[str, object]] = {
@@ -226,14 +227,14 @@ def test_any_edit_of_a_state_is_refused_or_harmless(edits: dict[str, Any]) -> No
     policy = PollPolicy()
     now = 10_000.0
     date = EPOCH + dt.timedelta(seconds=state.saved - EPOCH.timestamp() + 60.0)
-    cadence = Cadence.from_state(state, policy, now=now, server_date=date, wall=0.0)
+    cadence = restore(state, policy, now=now, server_date=date, wall=0.0)
     cadence.observe(now, _face(50), server_date=date)
     delay = cadence.after_success(now)
     assert math.isfinite(delay)
     assert 0.0 < delay <= policy.callback_safety_start + policy.max_interval
     eta = cadence.eta(now)
     assert eta is None or math.isfinite(eta)
-    cadence.to_state("r1", now=now, wall=0.0, delay=delay)
+    snapshot(cadence, "r1", now=now, wall=0.0, delay=delay)
 
 
 async def test_a_stateless_worker_rides_out_faults_with_the_state_it_had(

@@ -26,6 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_durable _http _belief _outcome _hub",
         "_pricing",
         "_cadence _pages _create _recover",
+        "_snapshot",
         "_memory",
         "_driver",
         "_jobs",
