@@ -197,7 +197,9 @@ class PollPolicy:
     * ``finish_interval``: the spacing where progress places the finish, when it is expected
       within about ten minutes;
     * ``window_interval``: the spacing in the middle of ``expected_duration`` when progress
-      says nothing; nowhere in that window is the spacing more than 1.3 times it.
+      says nothing. While it says nothing and the face's age is known, no spacing inside
+      the window of ``expected_duration`` is more than 1.3 times it (progress that places
+      the finish relaxes that, as far as it speaks for the belief).
 
     Around them: the first poll comes ``initial_interval`` after the create, intervals grow by
     ``backoff_factor`` up to ``max_interval`` (for a face resumed with a server age, counted
