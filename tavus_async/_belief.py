@@ -125,7 +125,10 @@ class Belief:
             self.tuning, self.points, self.model = True, [], None
             return
         progress = face.progress
-        if progress is None or not status.is_known or status.is_terminal:
+        # A status this version does not know ("in_progress", "queued") is still a training
+        # under way: its progress counts as much as under "started" (ignoring it left an
+        # informative curve to the prior: 40 s late instead of 4 on a steady 3.2 h training).
+        if progress is None or status.is_terminal:
             return
         points = self.points
         if points and progress <= points[-1][1]:

@@ -362,7 +362,9 @@ class TrainingJob(Generic[FaceT]):
         changed = previous is None or fingerprint(previous) != fingerprint(face)
         self._face = face
         self._memory.take_in(polled, policy)
-        if not face.status.is_known and not face.status.is_terminal and changed:
+        # Once per new unknown status, not per read: progress moving under it is no news.
+        new_status = previous is None or previous.status.value != face.status.value
+        if not face.status.is_known and not face.status.is_terminal and new_status:
             logger.warning(
                 "face %s has an unknown status %r; still waiting", face.face_id, face.status.value
             )

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from tavus_async import (
     AuthenticationError,
@@ -599,6 +600,39 @@ async def test_unknown_status_keeps_polling_and_is_logged(
     assert len(stub.seen) == 4
     assert "unknown status 'rendering'" in caplog.text
     assert "unknown status 'uploading'" in caplog.text
+
+
+async def test_an_unknown_status_under_way_is_read_for_its_progress(
+    stub: Stub, stub_client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A server that says "in_progress" (or "queued") for a training under way: its
+    # progress tells the finish as it does under "started", and it is logged once.
+    word, start = "started", 0.0
+
+    async def steady(request: web.Request) -> web.Response:
+        # Progress moves with the clock: 1/100 per 2 minutes (a 3 h 20 min training).
+        percent = min(99, int((asyncio.get_running_loop().time() - start) / 120))
+        return web.json_response(
+            {"face_id": "r1", "status": word, "training_progress": f"{percent}/100"}
+        )
+
+    stub.handler = steady
+    etas: dict[str, list[float | None]] = {}
+    for word in ("started", "in_progress", "queued"):
+        start = asyncio.get_running_loop().time()
+        job = stub_client.faces.job("r1")
+        etas[word] = []
+        with caplog.at_level(logging.WARNING, logger="tavus_async"):
+            for _ in range(12):
+                await job.poll_once()
+                etas[word].append(job.eta)
+                await asyncio.sleep(600)
+    assert etas["in_progress"] == etas["queued"] == etas["started"]
+    # The estimate is progress's (about 200 minutes from the start), not the prior's.
+    finish = asyncio.get_running_loop().time() - start - 600 + (etas["started"][-1] or 0.0)
+    assert abs(finish - 200 * 60) < 15 * 60
+    assert caplog.text.count("unknown status 'in_progress'") == 1
+    assert caplog.text.count("unknown status 'queued'") == 1
 
 
 async def test_statuses_in_other_spellings(stub: Stub, stub_client: TavusClient) -> None:
