@@ -68,9 +68,11 @@ async def paginate(
     """Yield every item of a ``{"data": [...], "total_count": n}`` listing, lazily.
 
     Servers often cap pages below the ``limit`` asked for, so a short page is never taken
-    as the last one: the listing stops once ``total_count`` items have been read, or, when
-    there is no ``total_count``, on an empty page (one request more than a listing that
-    trusts short pages, and no item missed behind a server's cap). It also stops on a page
+    as the last one: the listing stops once ``total_count`` items have been read (on a page
+    shorter than the ``limit`` asked for: after a full one, the next page is read whatever
+    the total says), or, when there is no ``total_count``, on an empty page (one request
+    more than a listing that trusts short pages, and no item missed behind a server's
+    cap). It also stops on a page
     that repeats the previous one (a server that ignores ``page``). An item seen on an
     earlier page (one that moved when an item was added while we read) is not yielded again,
     nor counted towards ``total_count`` (a total that has not caught up with the addition
@@ -105,5 +107,7 @@ async def paginate(
             if item_key not in yielded:
                 yielded.add(item_key)
                 yield item
-        if total is not None and len(yielded) >= total:
+        # A full page is no proof of the end, whatever the total says: a server that counts
+        # the page (not the listing) in total_count would end it after one page otherwise.
+        if total is not None and len(yielded) >= total and len(items) < page_size:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -172,11 +173,33 @@ async def test_a_total_count_is_read_as_a_count_or_not_at_all(
 ) -> None:
     # -1 for "unknown", text, a fraction: no total, so the listing reads to the empty page
     # and misses nothing. A count spelled as text or as a float is a count (here, short of
-    # the 25 faces: the listing stops at the page that reaches it).
+    # the 25 faces: the listing stops at the page that reaches it, a page capped short of
+    # the limit asked for).
     server = Paged(25, 10, total=False, total_value=total)
     stub.handler = server
-    faces = [f.face_id async for f in stub_client.faces.list(page_size=10)]
+    faces = [f.face_id async for f in stub_client.faces.list(page_size=50)]
     assert faces == server.ids[:listed]
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 10, 50])
+async def test_a_total_that_counts_the_page_ends_no_listing_early(
+    stub: Stub, stub_client: TavusClient, page_size: int
+) -> None:
+    # A server that sends the page's own length as total_count, and honours the limit: each
+    # page is full until the last, so the total is never taken for the listing's.
+    server = Paged(23, None, total=False)
+
+    async def per_page(request: web.Request) -> web.StreamResponse:
+        response = await server(request)
+        assert isinstance(response, web.Response)
+        assert response.text is not None
+        body = json.loads(response.text)
+        body["total_count"] = len(body["data"])
+        return web.json_response(body)
+
+    stub.handler = per_page
+    listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
+    assert listed == server.ids
 
 
 @pytest.mark.parametrize(("total", "stale"), [(True, False), (True, True), (False, False)])
