@@ -35,8 +35,11 @@ own (local, monotonic) clock:
 
 * **observed**: the age progress explains, when the server's is unknown, was dropped, or
   was doubted and progress explains a younger one;
-* **distrusted** / unknown: no start; the prior's form for a training of unknown age is used
-  instead (:meth:`~tavus_async._prior.DurationPrior.residual_sf`).
+* **distrusted** / **untold** / unknown: no start; the prior's form for a training of
+  unknown age is used instead (:meth:`~tavus_async._prior.DurationPrior.residual_sf`).
+  *Untold* is an age the server never gave (a ``created_at`` absurd at the first read);
+  a face with no ``created_at`` at all keeps no source. *Distrusted* is one it gave and
+  the client later dropped. The two differ in the odds that the face was just created.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from ._prior import DurationPrior
 __all__ = ["SOURCES", "Anchor"]
 
 #: Where a start can come from (:attr:`Anchor.source`; ``None`` before the first read).
-SOURCES = ("local", "server", "doubted", "witnessed", "observed", "distrusted")
+SOURCES = ("local", "server", "doubted", "witnessed", "observed", "distrusted", "untold")
 
 #: A server-derived age outside these bounds (seconds) is clock trouble. A ``created_at`` a
 #: few minutes ahead is a clock a little fast (the database's, the web server's that sends
@@ -88,8 +91,8 @@ class Anchor:
         #: while it is weighed against an unknown age: see :attr:`trusted`).
         self.start = start
         #: "local", "server", "doubted" (a server's that the polls made the less likely),
-        #: "witnessed" (a doubted one progress explains), "observed", "distrusted", or None
-        #: before the first read.
+        #: "witnessed" (a doubted one progress explains), "observed", "distrusted", "untold"
+        #: (absurd at the first read), or None (before the first read, or no created_at).
         self.source: str | None = "local" if start is not None else None
         #: Server age minus our own, on a face this client created (for the client).
         self.skew_sample: float | None = None
@@ -130,7 +133,7 @@ class Anchor:
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
         else:
-            self.source = "distrusted"
+            self.source = "untold"
 
     def distrust(self) -> None:
         """Drop a server-derived start: the server's ``Date`` turned out not to keep time."""
@@ -158,6 +161,12 @@ class Anchor:
             # favour late (an unknown age's hazard rises past the claim's) would otherwise
             # inform progress again, and teach the client an 11-hour training.
             self.source = "doubted"
+
+    @property
+    def told(self) -> bool:
+        """Whether the server ever gave an age for this face (a start since doubted or
+        dropped included): what the odds of a face of unknown age being fresh depend on."""
+        return self.source not in (None, "untold")
 
     @property
     def trusted(self) -> float | None:

@@ -41,7 +41,7 @@ from ._estimate import (
     progress_weight,
 )
 from ._models import Face
-from ._prior import DurationPrior
+from ._prior import FRESH_WEIGHT, UNTOLD_FRESH_WEIGHT, DurationPrior
 
 __all__ = ["Belief"]
 
@@ -188,7 +188,8 @@ class Belief:
         r = t - (first if first is not None else t)
         claim = self.anchor.start
         if claim is None:
-            return prior.residual_sf(r), prior.residual_pdf(r)
+            fresh = FRESH_WEIGHT if self.anchor.told else UNTOLD_FRESH_WEIGHT
+            return prior.residual_sf(r, fresh), prior.residual_pdf(r, fresh)
         u = 1.0 - SHARE
         return (
             SHARE * prior.sf(t - claim) + u * prior.residual_sf(r),
