@@ -395,6 +395,13 @@ def test_fault_specs_parse() -> None:
         Fault(kind="reset", rate=2)
 
 
+@pytest.mark.parametrize("status", ["", "  ", 3, None])
+def test_a_running_status_is_a_word(status: object) -> None:
+    # Served as the face's status while it trains: a word, or the server would serve garbage.
+    with pytest.raises(ValueError, match="running_status"):
+        Scenario(running_status=status)  # type: ignore[arg-type]  # the check under test
+
+
 # --------------------------------------------------------------------------- callbacks
 
 

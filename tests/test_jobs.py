@@ -635,6 +635,27 @@ async def test_an_unknown_status_under_way_is_read_for_its_progress(
     assert caplog.text.count("unknown status 'queued'") == 1
 
 
+@pytest.mark.parametrize("word", ["training", "in_progress", "queued"])
+async def test_a_wait_under_another_word_for_started_costs_the_same(word: str) -> None:
+    # The emulator serving "in_progress" (say) instead of "started" while a steady 3.2 h
+    # training runs: the same jitter, the same reads, the same latency as under "started".
+    async def wait(status: str) -> tuple[int, float]:
+        random.seed(3)  # the jitter
+        scenario = Scenario(duration=3.2 * 3600, curve="linear", running_status=status)
+        async with (
+            Emulator(api_key=API_KEY, seed=1, scenario=scenario) as emu,
+            TavusClient(api_key=API_KEY, base_url=emu.url) as client,
+        ):
+            job = await client.faces.create(train_video_url=VIDEO)
+            face = await job
+            assert face.status is FaceStatus.COMPLETED
+            finished = emu.finish_time(job.face_id)
+            assert finished is not None
+            return len(polls(emu, job.face_id)), emu.now() - finished
+
+    assert await wait(word) == await wait("started")
+
+
 async def test_statuses_in_other_spellings(stub: Stub, stub_client: TavusClient) -> None:
     # Case and spaces do not matter, and "failed" is a failure: neither waits for hours.
     await _serve_statuses(stub, ["Started", " TRAINING ", "Completed"])

@@ -291,6 +291,9 @@ class Scenario:
         created_at_skew: Seconds added to the face's ``created_at`` as served: a server whose
             clocks disagree, or a naive timestamp in another time zone (``-5 * 3600`` makes
             the face look five hours older). The training itself is unchanged.
+        running_status: The status served while the face trains (``started``, as
+            documented; older documents show ``training``, and a server may say
+            ``in_progress`` or ``queued``). The create's answer still says ``started``.
     """
 
     duration: float = attrs.field(default=3.5 * 3600)
@@ -300,11 +303,18 @@ class Scenario:
     preview_after: float | None = None
     finetune_fail: bool = False
     created_at_skew: float = 0.0
+    running_status: str = attrs.field(default="started")
 
     @duration.validator
     def _check_duration(self, _attr: Any, value: float) -> None:
         if not value > 0:
             msg = f"duration must be > 0, got {value!r}"
+            raise ValueError(msg)
+
+    @running_status.validator
+    def _check_running_status(self, _attr: Any, value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            msg = f"running_status must be a non-empty string, got {value!r}"
             raise ValueError(msg)
 
     @classmethod
@@ -352,7 +362,9 @@ class Scenario:
             return FaceState(status="completed", progress=100)
         end = fail_time if fail_time is not None else self.duration
         return FaceState(
-            status="started", progress=_progress(points, elapsed / self.duration), done_at=end
+            status=self.running_status,
+            progress=_progress(points, elapsed / self.duration),
+            done_at=end,
         )
 
     def _phoenix45_state(self, elapsed: float) -> FaceState:
