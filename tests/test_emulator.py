@@ -393,6 +393,8 @@ def test_fault_specs_parse() -> None:
         parse_faults("reset:often")
     with pytest.raises(ValueError, match="rate"):
         Fault(kind="reset", rate=2)
+    with pytest.raises(ValueError, match="after its start"):
+        Fault(kind="reset", start=60, end=60)
 
 
 @pytest.mark.parametrize("status", ["", "  ", 3, None])
@@ -550,6 +552,26 @@ async def test_request_log_never_keeps_the_key(raw: Raw, emulator: Emulator) -> 
         assert "x-api-key" not in {k.lower() for k in entry.headers}
         assert API_KEY not in json.dumps(entry.to_json())
     assert emulator.counters["POST /v2/faces"] == 1
+
+
+async def test_a_fault_with_a_window_is_an_outage(raw: Raw) -> None:
+    # Over the control API, as a standalone emulator's user would: the window is read
+    # against the emulated time that /_emulator/stats reports.
+    _, stats, _ = await raw.call("GET", "/_emulator/stats", key=None)
+    outage = {"kind": "server_error", "statuses": [502], "start": stats["time"] + 60}
+    status, _, _ = await raw.call(
+        "POST", "/_emulator/faults", key=None, json={**outage, "end": stats["time"] + 120}
+    )
+    assert status == 200
+    seen = []
+    for _ in range(3):
+        seen.append((await raw.call("GET", "/v2/voices"))[0])
+        await asyncio.sleep(60)
+    assert seen == [200, 502, 200]
+    bad = await raw.call(
+        "POST", "/_emulator/faults", key=None, json={**outage, "end": stats["time"]}
+    )
+    assert bad[0] == 400
 
 
 async def test_control_api(raw: Raw, emulator: Emulator) -> None:

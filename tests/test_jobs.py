@@ -349,6 +349,44 @@ async def test_transient_faults_never_end_the_wait(emulator: Emulator, client: T
     assert len({r.fault for r in faulted}) >= 4
 
 
+@pytest.mark.parametrize("kind", ["server_error", "reset", "rate_limit"])
+async def test_an_outage_over_the_finish_is_waited_out(
+    emulator: Emulator, client: TavusClient, kind: str
+) -> None:
+    # Every read fails from 3 h to 4.5 h; the 3.5 h training ends within the outage.
+    begin = emulator.now()
+    start, end = begin + 3 * 3600, begin + 4.5 * 3600
+    emulator.add_fault(
+        Fault(
+            kind=kind,
+            statuses=(500, 502),
+            retry_after=30,
+            route="GET /v2/faces/*",
+            start=start,
+            end=end,
+        )
+    )
+    job = await client.faces.create(train_video_url=VIDEO)
+    face = await job
+    assert face.status is FaceStatus.COMPLETED
+    gets = polls(emulator, job.face_id)
+    during = [r for r in gets if start <= r.time < end]
+    assert during
+    assert all(r.fault == kind for r in during)
+    assert not any(r.fault for r in gets if not start <= r.time < end)
+    # At the fault backoff's pace, no faster: after its first quick retries, one read per
+    # error_max_interval less its jitter (aiohttp retries a GET once on a connection cut).
+    policy = PollPolicy()
+    spacing = policy.error_max_interval * (1 - policy.jitter)
+    attempts = 2 if kind == "reset" else 1
+    assert len(during) <= attempts * ((end - start) / spacing + 8)
+    # The first read after the outage sees the completed face, within one backoff step.
+    after = [r for r in gets if r.time >= end]
+    assert len(after) == 1
+    assert after[0].time - end <= policy.error_max_interval
+    assert not pending_tasks()
+
+
 async def test_invalid_id_stops_at_once(emulator: Emulator, client: TavusClient) -> None:
     job = client.faces.job("r000000000000")
     with pytest.raises(InvalidIdError):

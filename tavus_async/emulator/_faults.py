@@ -1,9 +1,10 @@
 """Fault injection: seeded, per route and rate, so a failing run can be replayed.
 
 A :class:`Fault` says *what* goes wrong (``kind``), *where* (``route``, a glob over
-``"METHOD /path"``), *how often* (``rate``, a probability per matching request) and *how
-many times* at most. The emulator asks a :class:`FaultInjector` before each request; with the
-same seed and the same request sequence, the same requests fail.
+``"METHOD /path"``), *how often* (``rate``, a probability per matching request), *how
+many times* at most and, optionally, *when* (``start``/``end``, emulated time: an outage).
+The emulator asks a :class:`FaultInjector` before each request; with the same seed and the
+same request sequence, the same requests fail.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class Fault:
         body: For ``server_error``: ``"json"``, ``"html"`` or ``"mixed"``.
         retry_after: For ``rate_limit`` (and 503): the ``Retry-After`` seconds.
         delay: For ``slow``: seconds (loop time) before answering.
+        start: Emulated time (as ``Emulator.now()``) from which the fault applies
+            (``None``: from the start).
+        end: Emulated time from which it no longer applies (``None``: never ends). With
+            ``rate=1``, ``start`` and ``end`` make an outage: ``Fault(kind="reset",
+            start=emu.now() + 3 * 3600, end=emu.now() + 4 * 3600)``.
     """
 
     kind: str
@@ -57,6 +63,8 @@ class Fault:
     body: str = "mixed"
     retry_after: float = 5.0
     delay: float = 120.0
+    start: float | None = None
+    end: float | None = None
     injected: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -69,6 +77,9 @@ class Fault:
         if self.body not in ("json", "html", "mixed"):
             msg = f"fault body must be json, html or mixed, got {self.body!r}"
             raise ValueError(msg)
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            msg = f"fault end ({self.end}) must come after its start ({self.start})"
+            raise ValueError(msg)
 
     @property
     def active(self) -> bool:
@@ -78,6 +89,10 @@ class Fault:
     def matches(self, method: str, path: str) -> bool:
         """True if this fault applies to ``method path``."""
         return fnmatch.fnmatchcase(f"{method} {path}", self.route)
+
+    def applies_at(self, now: float) -> bool:
+        """True if emulated time ``now`` lies within the fault's ``[start, end)``."""
+        return (self.start is None or now >= self.start) and (self.end is None or now < self.end)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description (for the control API)."""
@@ -104,10 +119,13 @@ class FaultInjector:
         self.rng = random.Random(self.seed)
         self.counts.clear()
 
-    def pick(self, method: str, path: str) -> Fault | None:
-        """The fault for this request, if any (consumes randomness only for matches)."""
+    def pick(self, method: str, path: str, now: float) -> Fault | None:
+        """The fault for this request at emulated time ``now``, if any (consumes randomness
+        only for matches)."""
         for fault in self.faults:
-            if fault.active and fault.matches(method, path) and self.rng.random() < fault.rate:
+            if not (fault.active and fault.applies_at(now) and fault.matches(method, path)):
+                continue
+            if self.rng.random() < fault.rate:
                 fault.injected += 1
                 self.counts[fault.kind] += 1
                 return fault

@@ -131,7 +131,7 @@ class Middlewares(EmulatorBase):
     async def _inject(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
-        fault = self.faults.pick(request.method, request.path)
+        fault = self.faults.pick(request.method, request.path, self.now())
         if fault is None:
             return await handler(request)
         record = self._in_flight.get(id(request))
