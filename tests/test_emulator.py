@@ -387,6 +387,18 @@ def test_fault_specs_parse() -> None:
         ("rate_limit", 1.0, "*"),
         ("reset", 0.05, "*"),
     ]
+    outage, late = parse_faults("reset~10800-14400@GET /v2/faces/*, server_error:0.5~60-")
+    assert (outage.kind, outage.rate, outage.start, outage.end, outage.route) == (
+        "reset",
+        1.0,
+        10800.0,
+        14400.0,
+        "GET /v2/faces/*",
+    )
+    assert (late.kind, late.rate, late.start, late.end) == ("server_error", 0.5, 60.0, None)
+    for bad in ("reset~10800", "reset~a-b", "reset~100-50"):
+        with pytest.raises(ValueError, match=r"window|after its start"):
+            parse_faults(bad)
     with pytest.raises(ValueError, match="unknown fault kind"):
         parse_faults("gremlins")
     with pytest.raises(ValueError, match="rate"):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +21,21 @@ ENTRY_POINTS = {
     "module": [sys.executable, "-m", "tavus_async.emulator"],
     "cli": [sys.executable, "-m", "tavus_async", "emulator"],
 }
+
+
+@contextlib.contextmanager
+def _running(command: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """The emulator in a child process; killed and its pipes closed however the test ends."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def _call(url: str, method: str = "GET", body: Any = None, key: str | None = "k") -> Any:
@@ -41,8 +59,7 @@ def test_standalone_server(entry: str) -> None:
         "--port", "0", "--speed", "600", "--api-key", "k", "--seed", "3",
         "--scenario", "quick", "--faults", "rate_limit:1@GET /v2/voices",
     ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _running(command) as proc:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("Tavus emulator listening on http://127.0.0.1:"), first
@@ -62,13 +79,23 @@ def test_standalone_server(entry: str) -> None:
         assert stats["faults"] == {"rate_limit": 1}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+
+
+def test_standalone_fault_windows_count_from_the_start() -> None:
+    # At speed 600, the window opens 0.1 s after the start; nothing is asked before it.
+    command = [
+        *ENTRY_POINTS["module"], "--port", "0", "--speed", "600",
+        "--faults", "rate_limit~60-@GET /v2/voices",
+    ]  # fmt: skip
+    with _running(command) as proc:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        time.sleep(0.5)  # at least 300 emulated seconds since the start
+        assert _call(f"{url}/v2/voices")[0] == 429
+        _, stats = _call(f"{url}/_emulator/stats", key=None)
+        assert stats["time"] >= 300
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
 
 
 def test_standalone_refuses_bad_options() -> None:

@@ -133,10 +133,14 @@ class FaultInjector:
 
 
 def parse_faults(spec: str) -> list[Fault]:
-    """Parse the CLI form: ``kind[:rate][@route],…``, e.g. ``server_error:0.2@GET /v2/faces/*``.
+    """Parse the CLI form: ``kind[:rate][~start-end][@route],…``.
+
+    For example ``server_error:0.2@GET /v2/faces/*``, or ``reset~10800-14400@GET
+    /v2/faces/*`` (every read cut from 3 h to 4 h of emulated time since the emulator
+    started: an outage; either end may be left out).
 
     Raises:
-        ValueError: for an unknown kind or a bad rate.
+        ValueError: for an unknown kind, a bad rate or a bad window.
     """
     faults: list[Fault] = []
     for raw in spec.split(","):
@@ -144,11 +148,28 @@ def parse_faults(spec: str) -> list[Fault]:
         if not part:
             continue
         head, _, route = part.partition("@")
+        head, has_window, window = head.partition("~")
         kind, _, rate = head.partition(":")
         try:
             value = float(rate) if rate else 1.0
         except ValueError:
             msg = f"bad fault rate in {part!r}"
             raise ValueError(msg) from None
-        faults.append(Fault(kind=kind.strip(), rate=value, route=route.strip() or "*"))
+        start, end = _window(window, part) if has_window else (None, None)
+        faults.append(
+            Fault(kind=kind.strip(), rate=value, route=route.strip() or "*", start=start, end=end)
+        )
     return faults
+
+
+def _window(text: str, part: str) -> tuple[float | None, float | None]:
+    first, dash, last = text.strip().partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        start = float(first) if first.strip() else None
+        end = float(last) if last.strip() else None
+    except ValueError:
+        msg = f"bad fault window in {part!r} (expected ~start-end, in seconds)"
+        raise ValueError(msg) from None
+    return start, end

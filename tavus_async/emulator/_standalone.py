@@ -24,6 +24,10 @@ async def serve(emulator: Emulator, *, ready: asyncio.Event | None = None) -> No
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with emulator:
+        # Emulated time runs from here, not from the first request: fault windows
+        # (``--faults "reset~10800-14400"``) count from the start. (Not in start() itself:
+        # a test's fixture may start it on another clock than the test's, e.g. looptime's.)
+        emulator.now()
         key = "any non-empty key" if emulator.api_key is None else "the key you set"
         speed = getattr(emulator.clock, "speed", 1.0)
         scale = (
@@ -62,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faults",
         default="",
-        help="faults as kind[:rate][@'METHOD /path-glob'],... kinds: " + ", ".join(FAULT_KINDS),
+        help="faults as kind[:rate][~start-end][@'METHOD /path-glob'],... (start and end: "
+        "emulated seconds since the emulator started, an outage) kinds: " + ", ".join(FAULT_KINDS),
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, curves and faults")
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any)")
