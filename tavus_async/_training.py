@@ -19,7 +19,7 @@ import attrs
 from ._converter import structure
 from ._create import post_create
 from ._durable import decode
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, ResponseValidationError
 from ._http import HTTPSession, Response, Retry
 from ._hub import JobHub
 from ._jobs import TrainingJob, as_completed
@@ -136,14 +136,28 @@ class _TrainingResource(Generic[FaceT]):
         segment = face_id if face_id.isalnum() and face_id.isascii() else quote(face_id, safe="")
         return f"{self._path()}/{segment}{suffix}"
 
-    def _face(self, response: Response) -> FaceT:
-        return structure(
+    def _face(self, response: Response, face_id: str | None = None) -> FaceT:
+        face = structure(
             response.data,
             self._model,
             method=response.method,
             url=response.url,
             status=response.status,
         )
+        if face_id is not None and face.face_id.casefold() != face_id.casefold():
+            # An answer about another face is no answer about this one: a wait must never
+            # end, or report progress, on someone else's training.
+            field = self._naming.id
+            msg = f"response is about another {field}"
+            raise ResponseValidationError(
+                msg,
+                method=response.method,
+                url=response.url,
+                status=response.status,
+                errors=[f"{face.face_id!r} is not the {face_id!r} asked for @ $.{field}"],
+                body=response.data,
+            )
+        return face
 
     # ------------------------------------------------------------------ create
 
@@ -197,14 +211,15 @@ class _TrainingResource(Generic[FaceT]):
             InvalidArgumentError: the id is empty or contains ``/ ? # %``, ``..`` or spaces
                 (nothing is sent).
             InvalidIdError: Tavus does not know the id (400).
-            ResponseValidationError: the body does not describe a face.
+            ResponseValidationError: the body does not describe a face, or describes
+                another one (an id other than ``face_id``, case aside).
             APIError: other failures, after retries.
         """
         check_bool("verbose", verbose)
         response = await self._http.request(
             "GET", self._item(face_id), params={"verbose": True} if verbose else None
         )
-        return self._face(response)
+        return self._face(response, face_id)
 
     async def fetch(self, face_id: str, *, retry: bool) -> Polled[FaceT]:
         """Read a face for a :class:`TrainingJob` (the ``FaceSource`` protocol)."""
@@ -212,7 +227,7 @@ class _TrainingResource(Generic[FaceT]):
             "GET", self._item(face_id), retry=Retry.IDEMPOTENT if retry else Retry.NEVER
         )
         return Polled(
-            face=self._face(response),
+            face=self._face(response, face_id),
             retry_after=retry_after_from(response.headers),
             server_date=response.server_date,
         )

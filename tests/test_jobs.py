@@ -21,6 +21,7 @@ from tavus_async import (
     InvalidArgumentError,
     InvalidIdError,
     PollPolicy,
+    ResponseValidationError,
     RetryPolicy,
     TavusClient,
     TrainingFailedError,
@@ -616,9 +617,9 @@ async def test_injected_clock_and_sleep_simulate_hours() -> None:
 # --------------------------------------------------------------------- statuses from other docs
 
 
-async def _serve_statuses(stub: Stub, statuses: list[str]) -> None:
+async def _serve_statuses(stub: Stub, statuses: list[str], face_id: str = "r1") -> None:
     for status in statuses:
-        stub.reply(200, {"face_id": "r1", "status": status, "training_progress": "50/100"})
+        stub.reply(200, {"face_id": face_id, "status": status, "training_progress": "50/100"})
 
 
 async def test_training_and_ready_statuses(stub: Stub, stub_client: TavusClient) -> None:
@@ -700,7 +701,7 @@ async def test_statuses_in_other_spellings(stub: Stub, stub_client: TavusClient)
     face = await stub_client.faces.job("r1")
     assert face.status is FaceStatus.COMPLETED
     stub.queue.clear()
-    await _serve_statuses(stub, ["started", "FAILED"])
+    await _serve_statuses(stub, ["started", "FAILED"], face_id="r2")
     with pytest.raises(TrainingFailedError):
         await stub_client.faces.job("r2")
     assert len(stub.seen) == 5
@@ -713,6 +714,25 @@ async def test_malformed_bodies_are_transient(stub: Stub, stub_client: TavusClie
     face = await stub_client.faces.job("r1")
     assert face.status is FaceStatus.COMPLETED
     assert len(stub.seen) == 3
+
+
+async def test_an_answer_about_another_face_is_not_about_this_one(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # A server (or a cache in front of it) that answers for another face: that face's end
+    # must not end this wait, nor its failure fail it. The same id in other case is this one.
+    stub.reply(200, {"replica_id": "r2", "status": "completed"})
+    with pytest.raises(ResponseValidationError) as info:
+        await stub_client.replicas.get("r1")
+    assert "'r2' is not the 'r1' asked for @ $.replica_id" in str(info.value)
+    assert info.value.body == {"replica_id": "r2", "status": "completed"}
+    stub.reply(200, {"face_id": "r2", "status": "error", "error_message": "not ours"})
+    stub.reply(200, {"face_id": "r2", "status": "completed"})
+    stub.reply(200, {"face_id": "R1", "status": "completed"})
+    face = await stub_client.faces.job("r1")
+    assert (face.face_id, face.status) == ("R1", FaceStatus.COMPLETED)
+    # The stub served its last answer (about r2) once more before the queued ones.
+    assert [seen.path for seen in stub.seen].count("/v2/faces/r1") == 4
 
 
 async def test_a_wait_survives_fields_of_unexpected_types(

@@ -339,6 +339,8 @@ SERVER_SIDE: list[tuple[str, int, bytes, str, type[Exception] | None, str]] = [
      ResponseValidationError, "$.face_id"),
     ("status number", 200, b"{\"face_id\": \"r1\", \"status\": 1}", "application/json",
      ResponseValidationError, "$.status"),
+    ("another face", 200, b"{\"face_id\": \"r2\", \"status\": \"completed\"}",
+     "application/json", ResponseValidationError, "'r2' is not the 'r1' asked for @ $.face_id"),
     ("progress number is tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": "
      b"\"started\", \"training_progress\": 45}"), "application/json", None, "started"),
     ("unreadable date is tolerated", 200, (b"{\"face_id\": \"r1\", \"status\": "
