@@ -163,13 +163,11 @@ def parse_faults(spec: str) -> list[Fault]:
 
 
 def _window(text: str, part: str) -> tuple[float | None, float | None]:
-    first, dash, last = text.strip().partition("-")
+    msg = f"bad fault window in {part!r} (expected ~start-end, in seconds)"
+    first, dash, last = text.partition("-")
+    if not dash:
+        raise ValueError(msg)
     try:
-        if not dash:
-            raise ValueError
-        start = float(first) if first.strip() else None
-        end = float(last) if last.strip() else None
+        return (float(first) if first.strip() else None, float(last) if last.strip() else None)
     except ValueError:
-        msg = f"bad fault window in {part!r} (expected ~start-end, in seconds)"
         raise ValueError(msg) from None
-    return start, end
