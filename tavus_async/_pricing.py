@@ -157,7 +157,7 @@ def density(
     low, high = WINDOW_EDGES
     # The window's cap as a hazard. A face of unknown age has no window: its residual
     # time spreads the window over hours (reading one every two minutes from its first
-    # read cost more than a fixed 120 s poller; see docs/waiting.md).
+    # read cost more than a fixed 120 s poller; see docs/cadence-log.md).
     least = 0.0
     if belief.start is not None:
         share = a * belief.prior_sf(now)  # the prior's weight in the belief

@@ -102,7 +102,7 @@ CURVES: dict[str, Points] = {
     "queue_first": ((0.0, 0), *_line(0.3, 1.0, 1, 99)),
     "stall_last": _line(0.0, 0.6, 0, 99),
     # 99/100 from 80 % or 90 %: a last step as long as 25 or 12 of the even steps before it,
-    # late enough that a stall there is plausible (see "a long last step" in docs/waiting.md).
+    # late enough that a stall there is plausible (see "A long last step" in docs/cadence-log.md).
     "stall_last_20": _line(0.0, 0.8, 0, 99),
     "stall_last_10": _line(0.0, 0.9, 0, 99),
     "hundred_early": _line(0.0, 0.8, 0, 100),
@@ -132,7 +132,7 @@ CURVES: dict[str, Points] = {
     # seventeen minutes or more, so that every forecast of the finish is a long one.
     "deciles": tuple((0.08 * i, 10 * i) for i in range(11)),
     # The same climb to 99/100, by a step shorter than the others: a count held at its
-    # ceiling, which the cadence reads as 100/100 (see docs/waiting.md, "Even staircases").
+    # ceiling, which the cadence reads as 100/100 (see docs/cadence-log.md, "Even staircases").
     "deciles_99": tuple((0.08 * i, min(10 * i, 99)) for i in range(11)),
     # Finer and coarser climbs to a last value held for the last 30 % or 25 %: twenty steps
     # of five points to 99/100 at 70 %, five steps of twenty points to 99/100 at 75 %. Held
