@@ -71,11 +71,12 @@ def decode_body(raw: bytes) -> tuple[bool, Any]:
     """Decode a response body: ``(True, json_value)`` or ``(False, text_snippet)``.
 
     Never raises: a body that is not JSON comes back as a text snippet for error messages.
-    An empty body is ``(True, None)``.
+    An empty body is ``(True, None)``; a UTF-8 byte-order mark before the JSON is skipped
+    (some servers write one; RFC 8259 lets a parser ignore it).
     """
-    if not raw or raw.isspace():
+    text = raw.decode("utf-8-sig", errors="replace")
+    if not text or text.isspace():
         return True, None
-    text = raw.decode("utf-8", errors="replace")
     try:
         return True, json.loads(text)
     except ValueError:

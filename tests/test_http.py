@@ -241,6 +241,15 @@ async def test_non_json_2xx_is_a_validation_error(stub: Stub, stub_client: Tavus
     assert info.value.status == 200
 
 
+async def test_a_json_body_behind_a_byte_order_mark_is_read(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(200, raw=b"\xef\xbb\xbf" + json.dumps(FACE).encode())
+    face = await stub_client.faces.get("r1")
+    assert face.face_id == FACE["face_id"]
+    assert face.status == FACE["status"]
+
+
 async def test_wrong_type_in_2xx_body(stub: Stub, stub_client: TavusClient) -> None:
     # The status is what a face read cannot do without (other fields are kept leniently).
     stub.reply(200, {"face_id": "r1", "status": 45, "training_progress": 45})

@@ -143,6 +143,9 @@ def test_decode_body_never_raises() -> None:
     assert not ok
     assert text == '{"face_id": "r1", "sta'
     assert decode_body(b"\xff\xfe") == (False, "\ufffd\ufffd")
+    # A byte-order mark before the JSON is skipped; one inside a string is kept.
+    assert decode_body(b'\xef\xbb\xbf{"a": "\xef\xbb\xbf"}') == (True, {"a": "\ufeff"})
+    assert decode_body(b"\xef\xbb\xbf \n") == (True, None)
 
 
 def test_message_from_body_prefers_error_then_message() -> None:
