@@ -82,6 +82,35 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def _add_global_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """``--debug``, ``--base-url`` and ``--time-scale``: before the command, or after it."""
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors", **defaults
+    )
+    parser.add_argument(
+        "--base-url", help="API root (default: TAVUS_BASE_URL or tavusapi.com)", **defaults
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        help="run waits N times faster (for an emulator started with --speed N)",
+        **defaults,
+    )
+
+
+#: The global options again on each command that talks to Tavus, so that they may follow
+#: it (``tavus-async faces wait ID --debug``). Suppressed defaults: given only before the
+#: command, a value is not reset by the command's parser.
+_GLOBALS = argparse.ArgumentParser(add_help=False)
+_add_global_options(_GLOBALS, default=argparse.SUPPRESS)
+
+
+def _verb(verbs: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A command that talks to Tavus (it takes the global options too)."""
+    parser: argparse.ArgumentParser = verbs.add_parser(name, parents=[_GLOBALS], **kwargs)
+    return parser
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (and exit code 2), never a usage dump."""
 
@@ -104,37 +133,33 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"tavus-async {__version__}",
         help="print the version",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--base-url", help="API root (default: TAVUS_BASE_URL or tavusapi.com)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        help="run waits N times faster (for an emulator started with --speed N)",
-    )
+    _add_global_options(parser)
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", parser_class=_Parser)
     for resource in ("faces", "replicas"):
         _add_training_commands(groups, resource)
     voices = groups.add_parser("voices", help="stock voices for image training")
     voice_verbs = voices.add_subparsers(dest="verb", metavar="VERB", required=True)
-    vlist = voice_verbs.add_parser("list", help="list stock voices")
+    vlist = _verb(voice_verbs, "list", help="list stock voices")
     vlist.add_argument("--search", help="case-insensitive part of the voice name")
     vlist.add_argument("--tag", help="only voices with this tag")
     vlist.add_argument("--json", action="store_true", help="print JSON")
     conversations = groups.add_parser("conversations", help="talk to a trained face")
     conv_verbs = conversations.add_subparsers(dest="verb", metavar="VERB", required=True)
-    ccreate = conv_verbs.add_parser("create", help="start a conversation; prints its URL")
+    ccreate = _verb(conv_verbs, "create", help="start a conversation; prints its URL")
     ccreate.add_argument("--face", required=True, help="id of a trained face")
     ccreate.add_argument("--pal", help="id of a PAL (persona)")
     ccreate.add_argument("--name", help="conversation name")
     ccreate.add_argument("--json", action="store_true", help="print JSON")
-    cend = conv_verbs.add_parser("end", help="end a conversation")
+    cend = _verb(conv_verbs, "end", help="end a conversation")
     cend.add_argument("conversation_id")
     emulator = groups.add_parser("emulator", help="serve a local Tavus API emulator")
     add_emulator_arguments(emulator)
     temporal = groups.add_parser("temporal", help="durable trainings on Temporal")
     temporal_verbs = temporal.add_subparsers(dest="verb", metavar="VERB", required=True)
-    worker = temporal_verbs.add_parser(
-        "worker", help='run a tavus.TrainFace worker (needs "tavus-async[temporal]")'
+    worker = _verb(
+        temporal_verbs,
+        "worker",
+        help='run a tavus.TrainFace worker (needs "tavus-async[temporal]")',
     )
     worker.add_argument(
         "--address", default="localhost:7233", help="Temporal frontend (default localhost:7233)"
@@ -152,7 +177,7 @@ def _add_training_commands(groups: Any, resource: str) -> None:
     singular = resource[:-1]
     sub = groups.add_parser(resource, help=f"train and manage {resource}")
     verbs = sub.add_subparsers(dest="verb", metavar="VERB", required=True)
-    create = verbs.add_parser("create", help=f"start training a {singular}")
+    create = _verb(verbs, "create", help=f"start training a {singular}")
     source = create.add_mutually_exclusive_group(required=True)
     source.add_argument("--video-url", help="public URL of the training video")
     source.add_argument("--image-url", help="public URL of one training image (needs --voice)")
@@ -164,21 +189,21 @@ def _add_training_commands(groups: Any, resource: str) -> None:
         create.add_argument("--consent-video-url", help="separate consent clip")
     create.add_argument("--wait", action="store_true", help="wait for the training to end")
     _add_wait_options(create, implies_wait=True)
-    wait = verbs.add_parser("wait", help="wait for a training to end (resume a wait)")
+    wait = _verb(verbs, "wait", help="wait for a training to end (resume a wait)")
     wait.add_argument("face_id")
     _add_wait_options(wait)
-    get = verbs.add_parser("get", help=f"show one {singular}")
+    get = _verb(verbs, "get", help=f"show one {singular}")
     get.add_argument("face_id")
     get.add_argument("--json", action="store_true", help="print JSON")
-    listing = verbs.add_parser("list", help=f"list your {resource}")
+    listing = _verb(verbs, "list", help=f"list your {resource}")
     which = listing.add_mutually_exclusive_group()
     which.add_argument("--stock", action="store_true", help=f"list stock {resource} instead")
     which.add_argument("--all", action="store_true", help=f"list yours and stock {resource}")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    rename = verbs.add_parser("rename", help=f"rename a {singular}")
+    rename = _verb(verbs, "rename", help=f"rename a {singular}")
     rename.add_argument("face_id")
     rename.add_argument("name")
-    delete = verbs.add_parser("delete", help=f"delete a {singular}")
+    delete = _verb(verbs, "delete", help=f"delete a {singular}")
     delete.add_argument("face_id")
     delete.add_argument("--hard", action="store_true", help="also erase its assets (irreversible)")
 

@@ -223,6 +223,20 @@ def test_debug_shows_the_traceback(emu: str) -> None:
     assert "InvalidIdError" in result.stderr
 
 
+def test_global_options_may_follow_the_command(emu: str) -> None:
+    result = cli(emu, "faces", "get", "r000000000000", "--debug")
+    assert result.returncode == 1
+    assert "InvalidIdError" in result.stderr
+    # Neither the URL nor the speed in the environment: both given after the command, the
+    # URL overriding one given before it (a closed port).
+    env = {k: v for k, v in _env(emu).items() if k not in ("TAVUS_BASE_URL", "TAVUS_TIME_SCALE")}
+    result = cli(emu, "--base-url", "http://127.0.0.1:9", "faces", "create",
+                 "--video-url", "https://cdn.test/v.mp4", "--wait",
+                 "--base-url", emu, "--time-scale", SPEED, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("completed: r")
+
+
 def test_help_documents_the_exit_codes(emu: str) -> None:
     result = cli(emu, "--help")
     assert result.returncode == 0
