@@ -253,11 +253,22 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
         base = make_dict_structure_fn(cls, converter, **overrides)
         aliases = _alias_map(cls)
         name = cls.__name__
+        required = {
+            key
+            for field in attrs.fields(cls)
+            if field.default is attrs.NOTHING
+            for key in (field.name, *aliases.get(field.name, ()))
+        }
 
         def hook(value: Any, _type: Any) -> Any:
             if not isinstance(value, Mapping):
                 msg = f"expected a JSON object for {name}, got {_json_type(value)}"
                 raise TypeError(msg)
+            inner = value.get("data")
+            if isinstance(inner, Mapping) and required and required.isdisjoint(value):
+                # An envelope (``{"data": {...}}``, as some gateways wrap every answer):
+                # lenient in what we receive, when the object itself has none of its keys.
+                value = inner
             if aliases:
                 copied = False
                 for field_name, names in aliases.items():

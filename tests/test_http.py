@@ -250,6 +250,22 @@ async def test_a_json_body_behind_a_byte_order_mark_is_read(
     assert face.status == FACE["status"]
 
 
+async def test_answers_in_a_data_envelope_are_read(stub: Stub, stub_client: TavusClient) -> None:
+    # Some gateways wrap every answer: {"data": {...}}. The object inside is read when the
+    # envelope has none of the object's own keys.
+    stub.reply(200, {"data": {"face_id": "r1", "status": "started"}})  # the create
+    stub.reply(200, {"data": FACE})
+    stub.reply(200, {"data": {**FACE, "status": "completed", "training_progress": "100/100"}})
+    job = await stub_client.faces.create(train_video_url="https://cdn.test/v.mp4")
+    face = await job
+    assert (job.face_id, face.face_id, face.status) == ("r1", "r1", "completed")
+    assert [s.method for s in stub.seen] == ["POST", "GET", "GET"]
+    # An object that has its keys is read as it is, whatever its "data" holds.
+    stub.queue[:] = []
+    stub.reply(200, {**FACE, "data": {"face_id": "r9", "status": "error"}})
+    assert (await stub_client.faces.get("r1")).status == "started"
+
+
 async def test_wrong_type_in_2xx_body(stub: Stub, stub_client: TavusClient) -> None:
     # The status is what a face read cannot do without (other fields are kept leniently).
     stub.reply(200, {"face_id": "r1", "status": 45, "training_progress": 45})
