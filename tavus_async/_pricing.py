@@ -19,15 +19,15 @@ wait 6 s more.)
 
 **Floors.**
 
-* *Insurance.* The density never falls below ``INSURANCE`` (0.6) of what the prior alone
+* *Insurance.* The density never falls below ``INSURANCE`` (0.7) of what the prior alone
   would ask. Progress can be perfectly regular and still wrong at the end (a training that
   completes at 60/100, or at 85/100 where progress still places the finish in the window),
   and this keeps the expected-duration window watched. (At half, steady trainings that
-  complete at 75 to 90/100 were seen after 70 to 81 s on average; at 0.6, after 51 to 55 s,
-  for about one request more on informative shapes; at 0.7, after 45 to 51 s, for 1.5
-  more, which put the realistic shape over 100.) Progress that
+  complete at 75 to 90/100 were seen after 70 to 81 s on average; at 0.6, after 52 to 62 s
+  on the emulator; at 0.7, after 47 to 53 s, for one to three requests more where progress
+  is trusted: the realistic curve about one, to 98-98.6.) Progress that
   has come slower than it predicted is insured more: ``INSURANCE · s²``, up to
-  ``DOUBTFUL_INSURANCE`` (all of the prior's density, from ``s = √2``). A training that
+  ``DOUBTFUL_INSURANCE`` (all of the prior's density, from ``s ≈ 1.2``). A training that
   creeps towards the end and completes at 98/100 is then seen about as soon as a silent one.
   So is a training whose progress stalls (say at 90/100 for its last tenth): a stall's
   forecast comes from how long it has sat, and earns no discount (at half the prior's
@@ -86,7 +86,7 @@ __all__ = [
 #: The hazard at which ``finish_interval`` is the spacing: a finish due in about 10 minutes.
 REFERENCE_HAZARD = 1.0 / 600.0
 #: Least density, as a share of the density the prior alone asks for.
-INSURANCE = 0.6
+INSURANCE = 0.7
 #: The most insurance, for progress that has come much slower than it predicted: all of the
 #: prior's density (at 0.8, a curve creeping towards 98/100 was seen a quarter later than
 #: silent progress; in simulation, 47 s against 42 s with all of it, for one request more).
