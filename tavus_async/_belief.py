@@ -232,6 +232,12 @@ class Belief:
         b = weight / max(model.sf(now), _TINY) if model is not None and weight > 0.0 else 0.0
         return a, b, model
 
+    def running(self, now: float) -> float | None:
+        """How long the training has run, for a start :meth:`finished` would learn from."""
+        if self.start is None or self.anchor.source in ("observed", "witnessed"):
+            return None
+        return now - self.start
+
     def finished(self, now: float, face: Face) -> float | None:
         """The duration of a training that just reached its final success, if well measured.
 

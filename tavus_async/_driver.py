@@ -148,6 +148,12 @@ class Driver(Generic[FaceT]):
         #: A callback came while a read was in flight: read again right after it.
         self.hinted = False
 
+    def running_age(self) -> float | None:
+        """How long the training has run, while this driver polls it (for the learner)."""
+        if self._task is None or self._task.done():
+            return None
+        return self._job._memory.running_age()
+
     @property
     def face_id(self) -> str:
         """The face this driver polls."""

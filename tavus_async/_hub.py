@@ -5,8 +5,9 @@
 ``Retry-After`` seen by any request pauses them all (see :mod:`tavus_async._http`).
 
 **Learning for free.** The hub keeps the duration prior the client has learned from
-trainings it watched finish, and the skew between the server's clock and ours seen on faces
-it created. Both correct the estimates of later jobs; neither costs a request.
+trainings it watched finish (told, for each new job, of those it still watches), and the
+skew between the server's clock and ours seen on faces it created. Both correct the
+estimates of later jobs; neither costs a request.
 
 **A wall clock in step with the client's.** A face's ``created_at`` is read against the
 server's ``Date``; from a server that sends none, against our own wall clock
@@ -31,6 +32,8 @@ __all__ = ["CLOSE_CHUNK", "HubJob", "JobHub", "PollLimiter"]
 
 #: Waits ended per loop iteration when a client closes.
 CLOSE_CHUNK = 256
+#: Seconds for which the learned prior, told of the running trainings, is reused.
+RUNNING_REFRESH = 60.0
 
 #: Per event loop: (epoch seconds, loop time) when a client first read it (see JobHub.wall).
 _WALL_REFS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[float, float]] = (
@@ -52,6 +55,10 @@ class HubJob(Protocol):
 
     def abort(self) -> asyncio.Task[None] | None:
         """End every wait of the job (the client is closing); its driver task, if running."""
+        ...
+
+    def running_age(self) -> float | None:
+        """How long the training has run, while it is polled and its start is known."""
         ...
 
 
@@ -117,6 +124,7 @@ class JobHub:
         self.closed = False
         #: Learns the duration prior from trainings this client watched finish.
         self.learner = DurationLearner(DurationPrior.from_range(*policy.expected_duration))
+        self._running_prior: tuple[tuple[int, int], DurationPrior] | None = None
         self._skews: collections.deque[float] = collections.deque(maxlen=5)
         self._jobs: weakref.WeakSet[HubJob] = weakref.WeakSet()
         #: Callback receiver bridge: set by the client when callbacks are enabled.
@@ -141,8 +149,28 @@ class JobHub:
     def prior_for(self, policy: PollPolicy) -> DurationPrior:
         """The duration prior a new cadence under ``policy`` starts from."""
         if policy.learn_duration and policy.expected_duration == self.policy.expected_duration:
-            return self.learner.prior
+            return self._learned(policy.clock)
         return DurationPrior.from_range(*policy.expected_duration)
+
+    def _learned(self, clock: Clock) -> DurationPrior:
+        """The learned prior, told of the trainings still running (recomputed at most once
+        per ``RUNNING_REFRESH`` of the clock and per duration learned: a batch of a
+        thousand jobs created at once asks for it a thousand times)."""
+        learner = self.learner
+        if not learner.observed:
+            return learner.prior
+        try:
+            key: tuple[int, int] | None = (learner.observed, int(clock() // RUNNING_REFRESH))
+        except RuntimeError:  # the default clock outside a running loop
+            key = None
+        cached = self._running_prior
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]
+        ages = [age for job in list(self._jobs) if (age := job.running_age()) is not None]
+        prior = learner.with_running(ages)
+        if key is not None:
+            self._running_prior = (key, prior)
+        return prior
 
     def learn(self, policy: PollPolicy, duration: float | None) -> None:
         """A training of ``duration`` seconds just finished under ``policy``."""

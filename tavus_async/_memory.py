@@ -86,6 +86,14 @@ class JobMemory:
         except RuntimeError:  # the default clock outside a running loop
             return None
 
+    def running_age(self) -> float | None:
+        """How long the training has run, when the client would learn its duration."""
+        cadence = self._cadence
+        now = self.now()
+        if cadence is None or now is None or not cadence.policy.learn_duration:
+            return None
+        return cadence.belief.running(now)
+
     def cadence_for(self, policy: PollPolicy) -> Cadence:
         """The job's cadence under ``policy`` (made on first use, carried over to another)."""
         cadence = self._cadence

@@ -39,7 +39,7 @@ from tavus_async._estimate import progress_model, slowdown
 from tavus_async._hub import JobHub
 from tavus_async._policies import MAX_PAUSE, loop_clock
 from tavus_async._pricing import INSURANCE, WINDOW_CAP, WINDOW_EDGES
-from tavus_async._prior import DurationPrior
+from tavus_async._prior import DurationLearner, DurationPrior
 from tavus_async._snapshot import restore, snapshot
 from tavus_async.emulator import Emulator, RecordedRequest, Rule, Scenario
 from tavus_async.emulator._scenarios import _phases, make_curve
@@ -718,6 +718,64 @@ async def test_the_client_learns_how_long_its_trainings_take(emulator: Emulator)
     assert before > 3 * HOUR
     assert after < 2 * HOUR
     assert not result.done
+
+
+async def test_a_batch_does_not_teach_its_shortest_trainings_alone(emulator: Emulator) -> None:
+    # Ten silent trainings of 2.9 to 4.1 h, created together and awaited together. When the
+    # fourth is done, the six others have run longer than those four took: learning from
+    # the finished alone expected the next in 3.2 h, sooner than most of the batch had
+    # already run (and a face resumed then was read sparsely just when the rest of it
+    # finished). The running ones count as durations of at least their age: with most of the
+    # batch still running, the median the client expects is more than the batch's age.
+    for seconds in DURATIONS:
+        scenario = Scenario(duration=seconds, curve="silent")
+        emulator.add_rule(Rule(name_contains=f"batch {seconds}", scenario=scenario))
+    emulator.add_rule(Rule(name_contains="next", scenario=Scenario(curve="silent")))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        jobs = [
+            await client.faces.create(train_video_url=VIDEO, face_name=f"batch {seconds}")
+            for seconds in DURATIONS
+        ]
+        start = emulator.now()
+        finished = 0
+        age, eta = 0.0, None
+        async for _ in client.faces.as_completed(jobs):
+            finished += 1
+            if finished == 4:  # six still awaited
+                age = emulator.now() - start
+                job = await client.faces.create(train_video_url=VIDEO, face_name="next")
+                await job.poll_once()
+                eta = job.eta
+                break
+    assert eta is not None
+    assert eta >= age > 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    finished=st.lists(st.floats(0.2 * HOUR, 12 * HOUR), min_size=1, max_size=30),
+    running=st.lists(st.floats(1.0, 20 * HOUR), max_size=40),
+)
+def test_running_trainings_never_make_the_learned_prior_shorter(
+    finished: list[float], running: list[float]
+) -> None:
+    learner = DurationLearner(PRIOR)
+    for duration in finished:
+        learner.learn(duration)
+    told = learner.with_running(running)
+    assert told.median >= learner.prior.median - 0.1  # rounded to a tenth of a second
+    assert math.isfinite(told.spread)
+    assert told.spread > 0.0
+    # Trainings younger than what the finished ones took tell nothing new.
+    young = [a for a in running if a < 0.3 * min(finished)]
+    assert learner.with_running(young).median == pytest.approx(learner.prior.median, rel=0.02)
+
+
+def test_nothing_learned_nothing_told() -> None:
+    # Before any finish, running trainings alone do not replace the documented range: the
+    # cadence's own survival reasoning covers a training that runs long.
+    learner = DurationLearner(PRIOR)
+    assert learner.with_running([5 * HOUR] * 10) is learner.prior
 
 
 @pytest.mark.parametrize("date", ["emulated", "real", "none"])
