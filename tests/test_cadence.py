@@ -771,6 +771,25 @@ def test_running_trainings_never_make_the_learned_prior_shorter(
     assert learner.with_running(young).median == pytest.approx(learner.prior.median, rel=0.02)
 
 
+def test_a_fleet_running_does_not_drown_what_was_measured() -> None:
+    # Forty trainings of 2.8 to 4.2 h measured; ten thousand running, their ages as a steady
+    # stream of such trainings leaves them. Each running one weighed like a finished one,
+    # they taught 4.4 h: a fleet's tail outvoting every duration the learner remembers.
+    # Together they weigh what the finished ones it remembers do.
+    draw = random.Random(1)
+    learner = DurationLearner(PRIOR)
+    for _ in range(40):
+        learner.learn(draw.uniform(2.8, 4.2) * HOUR)
+    ages: list[float] = []
+    while len(ages) < 10_000:
+        age, duration = draw.uniform(0.0, 4.2) * HOUR, draw.uniform(2.8, 4.2) * HOUR
+        if duration > age:
+            ages.append(age)
+    told = learner.with_running(ages)
+    assert learner.prior.median <= told.median <= 3.6 * HOUR
+    assert told.spread <= 1.5 * learner.prior.spread
+
+
 def test_nothing_learned_nothing_told() -> None:
     # Before any finish, running trainings alone do not replace the documented range: the
     # cadence's own survival reasoning covers a training that runs long.
