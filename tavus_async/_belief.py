@@ -232,11 +232,18 @@ class Belief:
         b = weight / max(model.sf(now), _TINY) if model is not None and weight > 0.0 else 0.0
         return a, b, model
 
-    def running(self, now: float) -> float | None:
-        """How long the training has run, for a start :meth:`finished` would learn from."""
-        if self.start is None or self.anchor.source in ("observed", "witnessed"):
+    def _measured_start(self) -> float | None:
+        """The start, when this client measured it (not one progress explained or restored:
+        a bending curve explains ages loosely, and the client learns only from what it
+        measured)."""
+        if self.anchor.source in ("observed", "witnessed"):
             return None
-        return now - self.start
+        return self.start
+
+    def running(self, now: float) -> float | None:
+        """How long the training has run, from a start :meth:`finished` would learn from."""
+        start = self._measured_start()
+        return None if start is None else now - start
 
     def finished(self, now: float, face: Face) -> float | None:
         """The duration of a training that just reached its final success, if well measured.
@@ -246,12 +253,8 @@ class Belief:
         starts that progress explained or restored (``observed``, ``witnessed``): a bending
         curve explains ages loosely, and the client learns only from what it measured.
         """
-        status = face.status
-        if (
-            not status.is_success
-            or self.start is None
-            or self.anchor.source in ("observed", "witnessed")
-        ):
+        start = self._measured_start()
+        if not face.status.is_success or start is None:
             return None
         tuning = face.finetune_status
         if (tuning is not None and not tuning.is_success) or (
@@ -259,4 +262,4 @@ class Belief:
         ):
             return None
         before = self.previous_poll if self.previous_poll is not None else now
-        return 0.5 * (before + now) - self.start
+        return 0.5 * (before + now) - start

@@ -296,7 +296,7 @@ class DurationLearner:
 def _tail_moments(mu: float, s: float, low: float) -> tuple[float, float]:
     """E[X] and E[X²] of X ~ N(mu, s²) given X > low."""
     a = (low - mu) / s
-    tail = 0.5 * math.erfc(a / _SQRT2)
+    tail = normal_cdf(-a)
     # The inverse Mills ratio; far out in the tail, its asymptote.
     ratio = math.exp(-0.5 * a * a) / _SQRT2PI / tail if tail > 1e-12 else a + 1.0 / a
     mean = mu + s * ratio
