@@ -249,9 +249,8 @@ class Belief:
         """The duration of a training that just reached its final success, if well measured.
 
         The finish lies between the previous read and this one: their midpoint, from a start
-        this client knows. ``None`` for failures, unknown starts, Phoenix-4.5 previews, and
-        starts that progress explained or restored (``observed``, ``witnessed``): a bending
-        curve explains ages loosely, and the client learns only from what it measured.
+        this client measured (see :meth:`_measured_start`). ``None`` for failures, unknown or
+        unmeasured starts, and Phoenix-4.5 previews.
         """
         start = self._measured_start()
         if not face.status.is_success or start is None:
