@@ -5,8 +5,10 @@ it knows nothing of models. It adds the ``x-api-key`` and ``User-Agent`` headers
 ``None`` fields from JSON bodies, translates aiohttp and timeout exceptions once (chained with
 ``raise … from``), maps non-2xx statuses through :func:`~tavus_async._sansio.error_from_response`,
 and retries under a :class:`~tavus_async.RetryPolicy` according to each request's
-:class:`Retry` mode. The aiohttp sessions it sends on (owned or borrowed, and their lifetime)
-are :mod:`tavus_async._sessions`'s: a request that is not retried once sent goes out on a
+:class:`Retry` mode. It follows redirects itself, within the API's origin only
+(:func:`~tavus_async._sansio.redirect`), so that the key goes nowhere else. The aiohttp
+sessions it sends on (owned or borrowed, and their lifetime) are
+:mod:`tavus_async._sessions`'s: a request that is not retried once sent goes out on a
 connection of its own.
 
 A ``Retry-After`` on a 429 or 503 pauses *every* request of the client until it has passed:
@@ -35,7 +37,14 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._policies import MAX_PAUSE, RetryPolicy, jittered
-from ._sansio import decode_body, error_from_response, is_transient_status, server_date
+from ._sansio import (
+    Redirect,
+    decode_body,
+    error_from_response,
+    is_transient_status,
+    redirect,
+    server_date,
+)
 from ._sessions import Sessions
 from ._version import __version__
 
@@ -321,32 +330,23 @@ class HTTPSession:
         unpooled: bool,
     ) -> Response:
         session = self._sessions.get(unpooled=unpooled)
-        headers = self._headers if body is None else self._json_headers
-        self.count()
-        shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-        try:
-            async with session.request(
-                method,
-                url,
-                params=query or None,
-                data=body,
-                headers=headers,
-                **self._per_request,
-            ) as resp:
-                raw = await resp.read()
-                status, reason, resp_headers = resp.status, resp.reason or "", resp.headers
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            # Raised while connecting: nothing of the request was written.
-            msg = f"could not connect to {self.base_url}: {_describe(exc)}"
-            raise _UnsentError(msg, method=method, url=shown) from exc
-        except asyncio.TimeoutError as exc:
-            msg = f"no response within {self._timeout.total}s"
-            raise APITimeoutError(msg, method=method, url=shown) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            msg = f"connection failed: {_describe(exc)}"
-            raise APIConnectionError(msg, method=method, url=shown) from exc
-        is_json, data = decode_body(raw)
-        logger.debug("%s %s -> %s (%d bytes)", method, shown, status, len(raw))
+        hops = 0
+        while True:
+            shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+            status, reason, resp_headers, raw = await self._exchange(
+                session, method, url, shown, query, body
+            )
+            is_json, data = decode_body(raw)
+            logger.debug("%s %s -> %s (%d bytes)", method, shown, status, len(raw))
+            # Redirects are ours to follow, within the API's origin only (see
+            # _sansio.redirect): aiohttp's would carry the key to any host.
+            hop = redirect(status, resp_headers, data, method=method, url=shown, hops=hops)
+            if not isinstance(hop, Redirect):
+                break
+            method, url, query, hops = hop.method, hop.url, {}, hops + 1
+            body = body if hop.keep_body else None
+        if hop is not None:
+            raise hop
         if not 200 <= status < 300:
             raise error_from_response(
                 status, resp_headers, data, method=method, url=shown, reason=reason
@@ -369,6 +369,40 @@ class HTTPSession:
             data=data,
             is_json=is_json,
         )
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        shown: str,
+        query: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[int, str, Mapping[str, str], bytes]:
+        """One request and its whole response: status, reason, headers and body bytes."""
+        headers = self._headers if body is None else self._json_headers
+        self.count()
+        try:
+            async with session.request(
+                method,
+                url,
+                params=query or None,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                **self._per_request,
+            ) as resp:
+                return resp.status, resp.reason or "", resp.headers, await resp.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Raised while connecting: nothing of the request was written.
+            msg = f"could not connect to {self.base_url}: {_describe(exc)}"
+            raise _UnsentError(msg, method=method, url=shown) from exc
+        except asyncio.TimeoutError as exc:
+            msg = f"no response within {self._timeout.total}s"
+            raise APITimeoutError(msg, method=method, url=shown) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            msg = f"connection failed: {_describe(exc)}"
+            raise APIConnectionError(msg, method=method, url=shown) from exc
 
 
 class _Derived(HTTPSession):

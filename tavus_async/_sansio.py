@@ -13,8 +13,8 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import (
     APIStatusError,
@@ -31,11 +31,14 @@ from ._errors import (
 
 __all__ = [
     "BODY_SNIPPET_LIMIT",
+    "MAX_REDIRECTS",
+    "Redirect",
     "with_query_param",
     "decode_body",
     "error_from_response",
     "message_from_body",
     "parse_retry_after",
+    "redirect",
     "retry_after_from",
     "request_id_from",
     "server_date",
@@ -221,6 +224,75 @@ def error_from_response(
     if cls is None:
         cls = ServerError if status >= 500 else APIStatusError
     return cls(message, **common)
+
+
+#: Same-origin redirects followed in a row before the answer counts as an error (a loop).
+MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Redirect(NamedTuple):
+    """A redirect to follow: the request to send instead."""
+
+    method: str
+    url: str
+    keep_body: bool
+
+
+def redirect(
+    status: int, headers: Mapping[str, str], body: Any, *, method: str, url: str, hops: int
+) -> Redirect | APIStatusError | None:
+    """What to do with a response of ``status`` to ``method url`` after ``hops`` redirects
+    in a row: ``None`` if it is no redirect; the request to send next if it is one to
+    follow; else the error it is (returned, not raised; ``body`` as from
+    :func:`decode_body`).
+
+    Only redirects within the request's origin (scheme, host and port) are followed. The API
+    key goes with every request in a header that HTTP clients keep on a redirect elsewhere
+    (aiohttp drops only ``Authorization`` and cookies), so a redirect to another origin,
+    ``http://`` to ``https://`` included, would hand the key to whoever it names. A 303,
+    and a 301 or 302 answering a POST, turn the request into a GET without its body, as
+    browsers and aiohttp do; 307 and 308 repeat it as it was.
+    """
+    if status not in _REDIRECT_STATUSES:
+        return None
+    location = _header(headers, "Location")
+    if not location:
+        return None  # nowhere to go: an error status like any other
+    target = urljoin(url, location.strip())
+    common: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "url": url,
+        "body": body,
+        "request_id": request_id_from(headers),
+    }
+    if _origin(urlsplit(target)) != _origin(urlsplit(url)):
+        shown = urlunsplit(urlsplit(target)._replace(path="", query="", fragment=""))
+        msg = (
+            f"redirected to another origin ({shown}); not followed, so that the API key is "
+            "not sent there: set base_url to the API's own address"
+        )
+        return APIStatusError(msg, **common)
+    if hops >= MAX_REDIRECTS:
+        msg = f"more than {MAX_REDIRECTS} redirects in a row (last to {target})"
+        return APIStatusError(msg, **common)
+    becomes_get = (status == 303 and method != "HEAD") or (
+        status in (301, 302) and method == "POST"
+    )
+    if becomes_get:
+        return Redirect("GET", target, keep_body=False)
+    return Redirect(method, target, keep_body=True)
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: no origin of ours
+        return (scheme, "", -1)
+    return (scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme))
 
 
 def is_transient_status(status: int) -> bool:

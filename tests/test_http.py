@@ -396,3 +396,53 @@ async def test_unreachable_handler_bug_is_not_masked(stub: Stub, stub_client: Ta
     with pytest.raises(ServerError) as info:
         await stub_client.faces.get("r1")
     assert "Traceback" in info.value.message
+
+
+async def test_a_redirect_to_another_origin_is_not_followed_and_the_key_stays(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # localhost is another origin than 127.0.0.1, yet the same stub: a followed redirect
+    # would show up in stub.seen, carrying the key.
+    port = stub.url.rsplit(":", 1)[1]
+    stub.reply(302, {"error": "moved"}, headers={"Location": f"http://localhost:{port}/v2/x"})
+    with pytest.raises(APIStatusError) as info:
+        await stub_client.faces.get("r1")
+    assert [seen.path for seen in stub.seen] == ["/v2/faces/r1"]
+    error = info.value
+    assert (error.status, error.body) == (302, {"error": "moved"})
+    assert f"another origin (http://localhost:{port})" in str(error)
+    assert API_KEY not in str(error)
+
+
+async def test_redirects_within_the_origin_are_followed(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(307, headers={"Location": "/v3/faces/r1?verbose=true"})
+    stub.reply(200, FACE)
+    face = await stub_client.faces.get("r1")
+    assert face.training_progress == "3/100"
+    moved = stub.seen[1]
+    assert (moved.method, moved.path, moved.query) == ("GET", "/v3/faces/r1", {"verbose": "true"})
+    assert moved.headers["x-api-key"] == API_KEY
+
+
+async def test_a_create_answered_see_other_is_read_not_sent_again(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(303, headers={"Location": "/v2/faces/r9"})
+    stub.reply(200, {"face_id": "r9", "status": "started"})
+    job = await stub_client.faces.create(
+        train_video_url="https://cdn.test/train.mp4", face_name="Rio"
+    )
+    assert job.face_id == "r9"
+    assert [(seen.method, seen.path, seen.body) for seen in stub.seen] == [
+        ("POST", "/v2/faces", stub.seen[0].body),
+        ("GET", "/v2/faces/r9", b""),
+    ]
+
+
+async def test_a_redirect_loop_ends_in_an_error(stub: Stub, stub_client: TavusClient) -> None:
+    stub.reply(302, headers={"Location": "/v2/faces/r1"})
+    with pytest.raises(APIStatusError, match="more than 5 redirects"):
+        await stub_client.faces.get("r1")
+    assert len(stub.seen) == 6

@@ -20,10 +20,12 @@ from tavus_async import (
     UnprocessableEntityError,
 )
 from tavus_async._sansio import (
+    Redirect,
     decode_body,
     error_from_response,
     message_from_body,
     parse_retry_after,
+    redirect,
     request_id_from,
     retry_after_from,
 )
@@ -156,3 +158,55 @@ def test_message_from_body_prefers_error_then_message() -> None:
     assert message_from_body([1, 2]) == "[1, 2]"
     assert message_from_body(None, "Bad Gateway") == "Bad Gateway"
     assert message_from_body("<html><body><p>down</p></body></html>") == "HTML page: down"
+
+
+URL = "https://api.test/v2/faces/r1?verbose=true"
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "location", "expected"),
+    [
+        (307, "GET", "/v2/faces/r2", Redirect("GET", "https://api.test/v2/faces/r2", True)),
+        (308, "POST", "https://API.test:443/v2/faces",
+         Redirect("POST", "https://API.test:443/v2/faces", True)),
+        (303, "POST", "r9", Redirect("GET", "https://api.test/v2/faces/r9", False)),
+        (302, "POST", "/v2/faces/r9", Redirect("GET", "https://api.test/v2/faces/r9", False)),
+        (301, "GET", "/v2/replicas/r1", Redirect("GET", "https://api.test/v2/replicas/r1", True)),
+        (200, "GET", "/elsewhere", None),
+        (304, "GET", "/v2/faces/r1", None),
+        (302, "GET", "", None),
+    ],
+)  # fmt: skip
+def test_redirects_within_the_origin_are_followed(
+    status: int, method: str, location: str, expected: Redirect | None
+) -> None:
+    headers = {"location": location} if location else {}
+    assert redirect(status, headers, None, method=method, url=URL, hops=0) == expected
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://api.test/v2/faces/r1",  # the scheme is part of the origin
+        "https://api.test:8443/v2/faces/r1",
+        "https://evil.test/v2/faces/r1",
+        "//evil.test/v2/faces/r1",
+        "https://api.test.evil.test/",
+        "https://api.test:x/",
+    ],
+)
+def test_redirects_to_another_origin_are_errors(location: str) -> None:
+    body = {"error": "moved"}
+    error = redirect(302, {"Location": location}, body, method="GET", url=URL, hops=0)
+    assert isinstance(error, APIStatusError)
+    assert (error.status, error.body, error.url) == (302, body, URL)
+    assert "another origin" in error.message
+    assert "/v2/faces" not in error.message.split("(")[1]  # the origin only, not the path
+
+
+def test_a_redirect_loop_is_an_error() -> None:
+    hop = redirect(307, {"Location": "/v2/faces/r1"}, None, method="GET", url=URL, hops=4)
+    assert isinstance(hop, Redirect)
+    error = redirect(307, {"Location": "/v2/faces/r1"}, None, method="GET", url=URL, hops=5)
+    assert isinstance(error, APIStatusError)
+    assert "more than 5 redirects" in error.message
