@@ -374,7 +374,8 @@ def structure_page(
     """Structure a list response ``{"data": [...], "total_count": n}``.
 
     ``"data": null`` is an empty page (servers that serialise an empty list as ``null``
-    send it); a body without ``data`` does not fit. ``total_count`` is read as a count when
+    send it), and a bare array is a page without a total (the listing then reads to an empty
+    page); a body without ``data`` does not fit. ``total_count`` is read as a count when
     it is one in any spelling (``12``, ``12.0``, ``"12"``); anything else (negative, such as
     ``-1`` for "unknown", fractional, text) is taken as absent: a listing is complete
     without it (it reads to an empty page), and trusting a bogus one could end it early.
@@ -386,6 +387,8 @@ def structure_page(
         ResponseValidationError: for a body that is not such an object, or a bad item.
     """
     problem: str | None = None
+    if isinstance(data, list):
+        data = {"data": data}
     if isinstance(data, Mapping) and "data" in data and data["data"] is None:
         data = {**data, "data": []}
     if not isinstance(data, Mapping):

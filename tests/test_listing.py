@@ -93,7 +93,7 @@ class Paged:
     for, with or without ``total_count``; ``insert_after`` adds a face at the front once
     that many pages have been served (offsets shift under the reader); a ``stale`` total
     keeps counting the faces there were at the start (a cached count); ``total_value`` is
-    sent as ``total_count`` instead, whatever it is."""
+    sent as ``total_count`` instead, whatever it is; ``bare`` pages are the array alone."""
 
     def __init__(
         self,
@@ -104,12 +104,14 @@ class Paged:
         insert_after: int | None = None,
         stale: bool = False,
         total_value: object = None,
+        bare: bool = False,
     ) -> None:
         self.ids = [f"r{i:04d}" for i in range(count)]
         self.cap, self.total, self.insert_after = cap, total, insert_after
         self.stale_count = count if stale else None
         self.pages = 0
         self.total_value = total_value
+        self.bare = bare
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         limit, page = int(request.query["limit"]), int(request.query["page"])
@@ -123,7 +125,7 @@ class Paged:
             body["total_count"] = self.stale_count or len(self.ids)
         if self.total_value is not None:
             body["total_count"] = self.total_value
-        return web.json_response(body)
+        return web.json_response(body["data"] if self.bare else body)
 
 
 def _cases() -> list[tuple[int, int | None, int, bool]]:
@@ -153,6 +155,16 @@ async def test_every_item_once_whatever_the_pages_and_totals(
         stub.handler = server
         listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
         assert listed == server.ids, (count, cap, page_size, total)
+
+
+async def test_bare_arrays_list_every_item_once(stub: Stub, stub_client: TavusClient) -> None:
+    # Not what Tavus documents ({data, total_count}), but a page all the same: with no total,
+    # the listing reads to the empty page.
+    for count, cap, page_size, _ in _cases():
+        server = Paged(count, cap, total=False, bare=True)
+        stub.handler = server
+        listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
+        assert listed == server.ids, (count, cap, page_size)
 
 
 @pytest.mark.parametrize(
