@@ -396,7 +396,8 @@ async def test_list_responses_of_the_wrong_shape(stub: Stub) -> None:
         api_key=API_KEY, base_url=stub.url, retry=RetryPolicy(max_attempts=1)
     ) as client:
         for body, words in [
-            ([], "got an array @ $"),
+            ("[]", "got a string @ $"),
+            ([{"face_id": "r1"}], "$.data[0].status"),  # a bare array is a page
             ({"items": []}, "got null @ $.data"),
             ({"data": {}}, "got an object @ $.data"),
             ({"data": [{"face_id": "r1"}], "total_count": 1}, "$.data[0].status"),
