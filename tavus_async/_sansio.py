@@ -194,6 +194,7 @@ def error_from_response(
     url: str,
     reason: str = "",
     now: dt.datetime | None = None,
+    message: str | None = None,
 ) -> APIStatusError:
     """Map a non-2xx response to its exception (returned, not raised).
 
@@ -206,8 +207,11 @@ def error_from_response(
         reason: HTTP reason phrase, used when the body says nothing.
         now: Current time for HTTP-date ``Retry-After`` values (default: the response's
             ``Date``, else our clock).
+        message: What to say instead of what the body says (a response we refuse, such as
+            a redirect elsewhere: see :func:`redirect`).
     """
-    message = message_from_body(body, reason)
+    if message is None:
+        message = message_from_body(body, reason)
     common: dict[str, Any] = {
         "status": status,
         "method": method,
@@ -261,23 +265,16 @@ def redirect(
     if not location:
         return None  # nowhere to go: an error status like any other
     target = urljoin(url, location.strip())
-    common: dict[str, Any] = {
-        "status": status,
-        "method": method,
-        "url": url,
-        "body": body,
-        "request_id": request_id_from(headers),
-    }
     if _origin(urlsplit(target)) != _origin(urlsplit(url)):
         shown = urlunsplit(urlsplit(target)._replace(path="", query="", fragment=""))
         msg = (
             f"redirected to another origin ({shown}); not followed, so that the API key is "
             "not sent there: set base_url to the API's own address"
         )
-        return APIStatusError(msg, **common)
+        return error_from_response(status, headers, body, method=method, url=url, message=msg)
     if hops >= MAX_REDIRECTS:
         msg = f"more than {MAX_REDIRECTS} redirects in a row (last to {target})"
-        return APIStatusError(msg, **common)
+        return error_from_response(status, headers, body, method=method, url=url, message=msg)
     becomes_get = (status == 303 and method != "HEAD") or (
         status in (301, 302) and method == "POST"
     )
