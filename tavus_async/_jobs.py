@@ -220,7 +220,10 @@ class TrainingJob(Generic[FaceT]):
             until: ``"final"`` (default) or ``"preview"``: for Phoenix-4.5, return as soon as
                 the watermarked preview is ready instead of waiting for tuning.
             on_update: Called (sync or async) with every face whose status, progress or
-                tuning stage changed.
+                tuning stage changed. An async hook's calls run one after another, in order,
+                on a task of their own (a slow hook never delays polling); the wait returns
+                (or raises) once the last has finished, and cancelling it cancels them. A
+                hook that raises is logged and the wait goes on.
 
         Returns:
             The face, with status ``completed`` (or ``ready``).
@@ -241,10 +244,19 @@ class TrainingJob(Generic[FaceT]):
         if isinstance(waiter, Finished):
             return self._unwrap(waiter.outcome)
         try:
-            # The driver's futures carry Any: a face here, once the wait did not raise.
-            return await waiter.future  # type: ignore[no-any-return]
-        finally:
-            self._driver.dismiss(waiter)
+            try:
+                # The driver's futures carry Any: a face here, once the wait did not raise.
+                face: FaceT = await waiter.future
+            finally:
+                self._driver.dismiss(waiter)
+        except asyncio.CancelledError:
+            waiter.drop_hooks()
+            raise
+        except BaseException:
+            await waiter.hooks_done()  # the hook saw the failed face before the error is raised
+            raise
+        await waiter.hooks_done()
+        return face
 
     async def updates(
         self,

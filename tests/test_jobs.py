@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
@@ -189,9 +189,15 @@ async def test_on_update_hooks_sync_and_async(emulator: Emulator, client: TavusC
     sync_seen: list[str | None] = []
     async_seen: list[str | None] = []
 
-    async def record(face: Face) -> None:
-        await asyncio.sleep(0)
-        async_seen.append(face.training_progress)
+    def record(face: Face) -> Awaitable[None]:
+        # The earlier faces take longer to handle: run side by side, they would land last.
+        slowness = 600.0 / (1 + len(sync_seen))
+
+        async def write() -> None:
+            await asyncio.sleep(slowness)
+            async_seen.append(face.training_progress)
+
+        return write()
 
     job = await client.faces.create(train_video_url=VIDEO)
     waits = [
@@ -199,10 +205,64 @@ async def test_on_update_hooks_sync_and_async(emulator: Emulator, client: TavusC
         job.wait(on_update=record),
     ]
     await asyncio.gather(*waits)
-    await asyncio.sleep(0)
+    # In order, and all of them handled by the time the wait returns.
     assert sync_seen[-1] == "100/100"
-    assert sync_seen == async_seen
+    assert async_seen == sync_seen
     assert len(set(sync_seen)) == len(sync_seen)
+    assert not pending_tasks()
+
+
+async def test_a_failed_training_is_raised_after_the_hook_saw_it(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    emulator.add_rule(Rule(name_contains="bad", scenario=Scenario.failure("video_codec", at=0.3)))
+    seen: list[FaceStatus] = []
+
+    async def slow_record(face: Face) -> None:
+        await asyncio.sleep(300)
+        seen.append(face.status)
+
+    job = await client.faces.create(train_video_url=VIDEO, face_name="bad take")
+    with pytest.raises(TrainingFailedError):
+        await job.wait(on_update=slow_record)
+    assert seen[-1] is FaceStatus.ERROR
+
+
+async def test_cancelling_a_wait_cancels_its_hook_calls(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    begun: list[str | None] = []
+    cancelled: list[str | None] = []
+
+    async def stuck(face: Face) -> None:
+        begun.append(face.training_progress)
+        try:
+            await asyncio.sleep(24 * 3600)
+        except asyncio.CancelledError:
+            cancelled.append(face.training_progress)
+            raise
+
+    updates: list[Face] = []
+    queued = asyncio.Event()
+
+    def hook(face: Face) -> Awaitable[None]:
+        updates.append(face)
+        if len(updates) == 3:  # two calls queued behind the stuck one
+            queued.set()
+        return stuck(face)
+
+    job = await client.faces.create(train_video_url=VIDEO)
+    waiter = asyncio.ensure_future(job.wait(on_update=hook))
+    await queued.wait()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.sleep(0)
+    # The call under way was cancelled; those not begun were dropped (never awaited, and
+    # closed: -W error would fail on a "coroutine was never awaited" warning otherwise).
+    assert begun == cancelled == [updates[0].training_progress]
+    assert not pending_tasks()
+    assert emulator.faces[job.face_id].state(emulator.now()).status == "started"
 
 
 async def test_a_failing_hook_does_not_end_the_wait(
