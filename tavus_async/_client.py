@@ -184,6 +184,18 @@ class TavusClient:
         return self._hub.policy
 
     @property
+    def expected_duration(self) -> tuple[float, float]:
+        """How long this client expects a training to take: ``(low, high)`` seconds.
+
+        The poll policy's ``expected_duration`` until a training this client watched has
+        finished; then the range it has learned from them (and from the trainings it still
+        watches). To carry what it learned into another process (a worker that restarts, a
+        stateless one, tomorrow's run), save it and pass it back: ``TavusClient(poll=
+        PollPolicy(expected_duration=saved))``. No I/O.
+        """
+        return self._hub.expected_duration()
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The :class:`RetryPolicy` of single requests."""
         return self._http.retry

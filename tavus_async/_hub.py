@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Protocol
 
-from ._policies import Clock, PollPolicy, Sleep, loop_clock
+from ._policies import DURATION_BOUNDS, Clock, PollPolicy, Sleep, loop_clock
 from ._prior import DurationLearner, DurationPrior
 
 __all__ = ["CLOSE_CHUNK", "HubJob", "JobHub", "PollLimiter"]
@@ -171,6 +171,22 @@ class JobHub:
         if key is not None:
             self._running_prior = (key, prior)
         return prior
+
+    def expected_duration(self) -> tuple[float, float]:
+        """The client's policy's ``expected_duration`` as learned so far (see the client)."""
+        if not self.learner.observed:
+            return self.policy.expected_duration
+        try:
+            prior = self._learned(self.policy.clock)
+        except RuntimeError:  # the default clock outside a running loop: no ages to tell
+            prior = self.learner.prior
+        lowest, highest = DURATION_BOUNDS
+        low, high = prior.as_range()
+        # Whole seconds, within what PollPolicy accepts: it is meant to be passed back.
+        return (
+            float(min(max(round(low), lowest), highest)),
+            float(min(max(round(high), lowest), highest)),
+        )
 
     def learn(self, policy: PollPolicy, duration: float | None) -> None:
         """A training of ``duration`` seconds just finished under ``policy``."""

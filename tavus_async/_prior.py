@@ -140,6 +140,10 @@ class DurationPrior:
         """The prior whose core spans ``[low, high]`` seconds at ±1 log-σ."""
         return cls.of(math.sqrt(low * high), math.log(high / low) / 2.0)
 
+    def as_range(self) -> tuple[float, float]:
+        """The core's ``(low, high)`` seconds at ±1 log-σ: what :meth:`from_range` takes."""
+        return (self.median * math.exp(-self.spread), self.median * math.exp(self.spread))
+
     @staticmethod
     def of(median: float, spread: float) -> DurationPrior:
         """The prior of this median and spread, built once and shared.

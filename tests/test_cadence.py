@@ -720,6 +720,38 @@ async def test_the_client_learns_how_long_its_trainings_take(emulator: Emulator)
     assert not result.done
 
 
+async def test_what_a_client_learned_carries_into_another_process(emulator: Emulator) -> None:
+    # A worker that restarts, or a stateless one, learns nothing by itself: the range the
+    # first client learned, saved and passed back, starts the next one where it stopped.
+    emulator.add_rule(Rule(name_contains="short", scenario=Scenario(duration=HOUR)))
+    emulator.add_rule(Rule(name_contains="quiet", scenario=Scenario(duration=HOUR, curve="silent")))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        assert client.expected_duration == client.poll_policy.expected_duration  # nothing yet
+        for i in range(3):
+            await (await client.faces.create(train_video_url=VIDEO, face_name=f"short {i}"))
+        saved = client.expected_duration
+    low, high = saved
+    assert low < HOUR < high  # the median, sqrt(low * high), moved from 3.5 h to under 2 h
+    assert math.sqrt(low * high) < 2 * HOUR
+    policy = PollPolicy(expected_duration=saved)  # accepted as it is
+    async with (
+        TavusClient(api_key=API_KEY, base_url=emulator.url, poll=policy) as restarted,
+        TavusClient(api_key=API_KEY, base_url=emulator.url) as naive,
+    ):
+        assert restarted.expected_duration == saved
+        jobs = [
+            await c.faces.create(train_video_url=VIDEO, face_name="quiet")
+            for c in (restarted, naive)
+        ]
+        for job in jobs:
+            await job.poll_once()
+        told, untold = (job.eta for job in jobs)
+        await asyncio.gather(*jobs)
+    assert told is not None
+    assert untold is not None
+    assert told < 2 * HOUR < 3 * HOUR < untold
+
+
 async def test_a_batch_does_not_teach_its_shortest_trainings_alone(emulator: Emulator) -> None:
     # Ten silent trainings of 2.9 to 4.1 h, created together and awaited together. When the
     # fourth is done, the six others have run longer than those four took: learning from
@@ -888,6 +920,13 @@ def test_priors_are_shared_not_rebuilt() -> None:
     assert other.median == pytest.approx(math.sqrt(2) * HOUR)
     with pytest.raises(ValueError, match="median"):
         DurationPrior.of(float("nan"), 0.1)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(3 * HOUR, 4 * HOUR), (600.0, 30 * HOUR), (HOUR, HOUR * 1.2)]
+)
+def test_a_prior_gives_back_the_range_it_was_built_from(low: float, high: float) -> None:
+    assert DurationPrior.from_range(low, high).as_range() == pytest.approx((low, high))
 
 
 def test_window_interval_is_the_spacing_at_the_prior_median() -> None:

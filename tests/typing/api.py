@@ -85,6 +85,8 @@ async def stateless_worker(client: TavusClient, face_id: str, state: str | None)
     baseline: PollPolicy = PollPolicy.fixed(120.0, timeout=4 * 3600.0)
     assert baseline.max_interval == 120.0
     assert_type(policy.expected_duration, tuple[float, float])
+    # What a client learned, carried into the next one.
+    _ = PollPolicy(expected_duration=assert_type(client.expected_duration, tuple[float, float]))
     job = client.faces.job(face_id, state=state)
     assert_type(job.state, str)
     result = await job.poll_once()
