@@ -189,9 +189,10 @@ class TavusClient:
 
         The poll policy's ``expected_duration`` until a training this client watched has
         finished; then the range it has learned from them (and from the trainings it still
-        watches). To carry what it learned into another process (a worker that restarts, a
-        stateless one, tomorrow's run), save it and pass it back: ``TavusClient(poll=
-        PollPolicy(expected_duration=saved))``. No I/O.
+        watches). To carry what it learned into another process (a worker that restarts,
+        tomorrow's run), save it and pass it back: ``TavusClient(poll=
+        PollPolicy(expected_duration=saved))``. A client that only polls restored states
+        (a stateless worker) learns nothing: their ages are trusted, not measured. No I/O.
         """
         return self._hub.expected_duration()
 

@@ -721,7 +721,7 @@ async def test_the_client_learns_how_long_its_trainings_take(emulator: Emulator)
 
 
 async def test_what_a_client_learned_carries_into_another_process(emulator: Emulator) -> None:
-    # A worker that restarts, or a stateless one, learns nothing by itself: the range the
+    # A worker that restarts would start again from the documented range: the range the
     # first client learned, saved and passed back, starts the next one where it stopped.
     emulator.add_rule(Rule(name_contains="short", scenario=Scenario(duration=HOUR)))
     emulator.add_rule(Rule(name_contains="quiet", scenario=Scenario(duration=HOUR, curve="silent")))
