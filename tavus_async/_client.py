@@ -191,8 +191,8 @@ class TavusClient:
         finished; then the range it has learned from them (and from the trainings it still
         watches). To carry what it learned into another process (a worker that restarts,
         tomorrow's run), save it and pass it back: ``TavusClient(poll=
-        PollPolicy(expected_duration=saved))``. A client that only polls restored states
-        (a stateless worker) learns nothing: their ages are trusted, not measured. No I/O.
+        PollPolicy(expected_duration=saved))``. A stateless worker's client learns the one
+        training it sees finish: read it after the poll that says done. No I/O.
         """
         return self._hub.expected_duration()
 

@@ -752,6 +752,27 @@ async def test_what_a_client_learned_carries_into_another_process(emulator: Emul
     assert told < 2 * HOUR < 3 * HOUR < untold
 
 
+async def test_a_stateless_worker_learns_the_training_it_sees_finish(
+    emulator: Emulator,
+) -> None:
+    # A new client per poll, the state passed along: the one that reads the finish learns
+    # the training's length (the state carries its start), ready to be passed on.
+    emulator.add_rule(Rule(name_contains="short", scenario=Scenario(duration=HOUR)))
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
+        job = await creator.faces.create(train_video_url=VIDEO, face_name="short")
+        state, documented = job.state, creator.expected_duration
+    while True:
+        async with TavusClient(api_key=API_KEY, base_url=emulator.url) as worker:
+            result = await worker.faces.job(job.face_id, state=state).poll_once()
+            learned = worker.expected_duration
+        if result.done:
+            break
+        assert learned == documented  # nothing finished yet
+        state = result.state
+        await asyncio.sleep(result.next_delay)
+    assert math.sqrt(learned[0] * learned[1]) < math.sqrt(documented[0] * documented[1])
+
+
 async def test_a_batch_does_not_teach_its_shortest_trainings_alone(emulator: Emulator) -> None:
     # Ten silent trainings of 2.9 to 4.1 h, created together and awaited together. When the
     # fourth is done, the six others have run longer than those four took: learning from
