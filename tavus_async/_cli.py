@@ -28,6 +28,7 @@ from ._cli_args import (
     UsageError,
     build_parser,
     parse_duration,
+    parse_duration_range,
 )
 from ._client import DEFAULT_BASE_URL, TavusClient
 from ._converter import unstructure
@@ -49,7 +50,7 @@ from ._errors import (
 from ._faces import FacesService, ReplicasService
 from ._jobs import TrainingJob
 from ._models import Face
-from ._policies import scaled_policy
+from ._policies import PollPolicy, scaled_policy
 from ._progress import choose_display, live
 from .emulator._standalone import emulator_from_args, serve
 
@@ -93,13 +94,25 @@ def _summary(face: Face) -> str:
     return "  ".join(bits)
 
 
-async def _wait(ctx: Context, job: TrainingJob[Any], args: argparse.Namespace) -> int:
+def _wait_policy(client: TavusClient, args: argparse.Namespace) -> PollPolicy:
+    """The client's policy, with ``--expect``'s range when given (checked before any request)."""
+    parse_duration(args.timeout or "8h")  # refuse a bad --timeout before anything is sent
+    if not getattr(args, "expect", None):
+        return client.poll_policy
+    expected = parse_duration_range(args.expect)
+    return attrs.evolve(client.poll_policy, expected_duration=expected)
+
+
+async def _wait(
+    ctx: Context, job: TrainingJob[Any], args: argparse.Namespace, policy: PollPolicy
+) -> int:
     timeout = parse_duration(args.timeout or "8h")
     display = choose_display(ctx.stdout, ctx.env, as_json=args.json)
     try:
         async with live(display, job):
             face = await job.wait(
                 timeout=timeout,
+                policy=policy,
                 until=args.until or "final",
                 on_update=lambda f: display.changed(job, f),
             )
@@ -137,7 +150,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             "model_name": args.model,
             "callback_url": args.callback_url,
         }
-        parse_duration(args.timeout or "8h")  # refuse a bad --timeout before anything is sent
+        policy = _wait_policy(client, args)
         if isinstance(service, ReplicasService):
             job: TrainingJob[Any] = await service.create(
                 replica_name=args.name, consent_video_url=args.consent_video_url, **options
@@ -146,7 +159,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             job = await service.create(face_name=args.name, **options)
         ctx.face_id = job.face_id
         if args.wait:
-            return await _wait(ctx, job, args)
+            return await _wait(ctx, job, args, policy)
         if args.json:
             _json(ctx, {"face_id": job.face_id, "status": str(job.status)})
         else:
@@ -154,9 +167,10 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             _print(ctx, f"wait for it with: tavus-async {args.group} wait {job.face_id}")
         return EXIT_OK
     if verb == "wait":
+        policy = _wait_policy(client, args)
         job = service.job(args.face_id)
         ctx.face_id = job.face_id
-        return await _wait(ctx, job, args)
+        return await _wait(ctx, job, args, policy)
     if verb == "get":
         face = await service.get(args.face_id, verbose=True)
         _json(ctx, unstructure(face)) if args.json else _print(ctx, _summary(face))
@@ -350,9 +364,9 @@ def main(
         args = build_parser().parse_args(argv)
         if args.group is None:
             return _no_command(ctx)
-        wait_options = getattr(args, "timeout", None) or getattr(args, "until", None)
+        wait_options = any(getattr(args, name, None) for name in ("timeout", "until", "expect"))
         if getattr(args, "verb", None) == "create" and wait_options:
-            args.wait = True  # --timeout and --until are wait options: they mean --wait
+            args.wait = True  # --timeout, --until, --expect are wait options: they mean --wait
         return asyncio.run(_run(ctx, args))
     except BrokenPipeError:
         return _broken_pipe(ctx)

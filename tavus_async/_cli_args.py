@@ -82,6 +82,23 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def parse_duration_range(text: str) -> tuple[float, float]:
+    """``1h-2h``, ``50m-70m`` → ``(low, high)`` seconds (for ``--expect``).
+
+    Raises:
+        UsageError: not two durations joined by ``-``, or the first longer than the second.
+    """
+    low_text, dash, high_text = text.partition("-")
+    if not dash:
+        msg = f"not a range of durations: {text!r} (use e.g. 1h-2h or 50m-70m)"
+        raise UsageError(msg)
+    low, high = parse_duration(low_text), parse_duration(high_text)
+    if low > high:
+        msg = f"the shorter duration comes first: {text!r}"
+        raise UsageError(msg)
+    return low, high
+
+
 def _add_global_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
     """``--debug``, ``--base-url`` and ``--time-scale``: before the command, or after it."""
     parser.add_argument(
@@ -215,6 +232,12 @@ def _add_wait_options(parser: argparse.ArgumentParser, *, implies_wait: bool = F
         "--until",
         choices=("final", "preview"),
         help="Phoenix-4.5: return at the watermarked preview, or wait for tuning (default)" + also,
+    )
+    parser.add_argument(
+        "--expect",
+        metavar="LOW-HIGH",
+        help="how long the training should take, e.g. 1h-2h (default 3h-4h, as documented): "
+        "checked most closely then" + also,
     )
     parser.add_argument(
         "--json", action="store_true", help="JSON lines: each change, then the face"

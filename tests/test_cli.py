@@ -196,6 +196,10 @@ def test_api_error_exits_1(emu: str) -> None:
         (["faces", "create", "--video-url", "relative/v.mp4"], "absolute http(s) URL"),
         (["faces", "wait", "r1", "--timeout", "8x"], "not a duration"),
         (["faces", "wait", "r1", "--until", "soon"], "invalid choice"),
+        (["faces", "wait", "r1", "--expect", "2h"], "not a range of durations"),
+        (["faces", "create", "--video-url", "https://x.test/v", "--expect", "4h-3h"],
+         "the shorter duration comes first"),
+        (["faces", "wait", "r1", "--expect", "10s-20s"], "expected_duration must be"),
         (["faces", "get", "r1/../r2"], "not allowed in an id"),
         (["faces", "explode"], "invalid choice"),
         (["--time-scale", "0", "faces", "list"], "time scale"),
@@ -412,6 +416,27 @@ def test_timeout_on_create_means_wait(emu: str) -> None:
     assert result.stdout.splitlines()[-1].startswith("completed: r")
     helped = cli(emu, "faces", "create", "--help")
     assert "implies --wait" in helped.stdout
+
+
+@pytest.mark.parametrize("expect", [None, "50m-70m"])
+def test_expect_watches_the_range_given(emu: str, expect: str | None) -> None:
+    # A silent one-hour training: the documented 3-4 h put the closest watch far later, and
+    # its last twenty minutes are read at the failure watch's pace (a read every 5 minutes);
+    # told "50m-70m", the CLI reads them at the window's (about one every 2 minutes here,
+    # where a real millisecond is 20 emulated seconds).
+    _control(emu, "/_emulator/rules", {"name_contains": "quick",
+             "scenario": {"curve": "silent", "duration": 3600.0}})  # fmt: skip
+    told = ["--expect", expect] if expect else ["--wait"]
+    result = cli(emu, "faces", "create", "--video-url", "https://cdn.test/v.mp4",
+                 "--name", "quick", *told)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    requests = _control(emu, "/_emulator/requests")
+    created = next(r["time"] for r in requests if r["method"] == "POST")
+    reads = [
+        t for r in requests if r["method"] == "GET" and 2400 <= (t := r["time"] - created) < 3600
+    ]
+    spacing = (reads[-1] - reads[0]) / (len(reads) - 1)
+    assert (spacing < 230.0) is (expect is not None)
 
 
 def test_faces_list_hides_stock_faces_unless_asked(emu: str) -> None:
