@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from ._converter import structure_page
+from ._errors import APIStatusError
 from ._http import HTTPSession, Response
 
 __all__ = ["MAX_PAGES", "Listing", "paginate"]
@@ -78,30 +79,27 @@ async def paginate(
     nor counted towards ``total_count`` (a total that has not caught up with the addition
     would otherwise end the listing one item early).
 
+    Pages count from 1, as Tavus's do. A listing that ends short of its ``total_count``, or
+    whose first page is empty with no total, reads ``page=0`` once more, in case the server
+    counts from 0 (as Tavus's video listing does): its items not yet seen come last. A
+    server that refuses page 0 (a 4xx) has nothing more to say.
+
     ``on_page`` sees each page's response before its items are yielded (its ``Date``, say).
 
     Raises:
         ResponseValidationError: a page that does not fit.
         APIError: as for any read, after retries.
     """
-    previous: tuple[Any, ...] | None = None
     yielded: set[Any] = set()
+    total: int | None = None
+    read = 0
+    previous: tuple[Any, ...] | None = None
     for page in range(1, MAX_PAGES + 1):
-        response = await http.request(
-            "GET", path, params={**params, "limit": page_size, "page": page}
-        )
-        if on_page is not None:
-            on_page(response)
-        items, total = structure_page(
-            response.data,
-            model,
-            method=response.method,
-            url=response.url,
-            status=response.status,
-        )
+        items, total = await _page(http, path, model, params, page_size, page, on_page)
+        read += 1
         keys = tuple(key(item) for item in items)
         if not items or keys == previous:
-            return
+            break
         previous = keys
         for item, item_key in zip(items, keys, strict=True):
             if item_key not in yielded:
@@ -111,3 +109,34 @@ async def paginate(
         # the page (not the listing) in total_count would end it after one page otherwise.
         if total is not None and len(yielded) >= total and len(items) < page_size:
             return
+    short = len(yielded) < total if total is not None else read == 1
+    if not short:
+        return
+    try:
+        items, _ = await _page(http, path, model, params, page_size, 0, on_page)
+    except APIStatusError as exc:
+        if 400 <= exc.status < 500 and exc.status not in (408, 429):
+            return  # a server counting from 1 that refuses page 0
+        raise
+    for item in items:
+        if key(item) not in yielded:
+            yielded.add(key(item))
+            yield item
+
+
+async def _page(
+    http: HTTPSession,
+    path: str,
+    model: type[T],
+    params: Mapping[str, Any],
+    page_size: int,
+    page: int,
+    on_page: Callable[[Response], None] | None,
+) -> tuple[list[T], int | None]:
+    """One page's items and its ``total_count`` (``None`` when it has none)."""
+    response = await http.request("GET", path, params={**params, "limit": page_size, "page": page})
+    if on_page is not None:
+        on_page(response)
+    return structure_page(
+        response.data, model, method=response.method, url=response.url, status=response.status
+    )

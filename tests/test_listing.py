@@ -93,7 +93,9 @@ class Paged:
     for, with or without ``total_count``; ``insert_after`` adds a face at the front once
     that many pages have been served (offsets shift under the reader); a ``stale`` total
     keeps counting the faces there were at the start (a cached count); ``total_value`` is
-    sent as ``total_count`` instead, whatever it is; ``bare`` pages are the array alone."""
+    sent as ``total_count`` instead, whatever it is; ``bare`` pages are the array alone.
+    Pages count from ``first``; a page before it is answered as ``before_first`` says
+    (``"empty"``, ``"first"``: the first page again, or ``"400"``)."""
 
     def __init__(
         self,
@@ -105,6 +107,8 @@ class Paged:
         stale: bool = False,
         total_value: object = None,
         bare: bool = False,
+        first: int = 1,
+        before_first: str = "empty",
     ) -> None:
         self.ids = [f"r{i:04d}" for i in range(count)]
         self.cap, self.total, self.insert_after = cap, total, insert_after
@@ -112,11 +116,19 @@ class Paged:
         self.pages = 0
         self.total_value = total_value
         self.bare = bare
+        self.first, self.before_first = first, before_first
+        self.asked: list[int] = []
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         limit, page = int(request.query["limit"]), int(request.query["page"])
+        self.asked.append(page)
         size = min(limit, self.cap) if self.cap is not None else limit
-        chunk = self.ids[(page - 1) * size : page * size]
+        if page < self.first and self.before_first == "400":
+            return web.json_response({"message": "page must be >= 1"}, status=400)
+        if page < self.first and self.before_first == "first":
+            page = self.first
+        index = max(page - self.first, -1)  # before the first page: an empty slice
+        chunk = self.ids[index * size : (index + 1) * size] if index >= 0 else []
         self.pages += 1
         if self.pages == self.insert_after:
             self.ids.insert(0, "rnew")
@@ -155,6 +167,34 @@ async def test_every_item_once_whatever_the_pages_and_totals(
         stub.handler = server
         listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
         assert listed == server.ids, (count, cap, page_size, total)
+
+
+async def test_a_server_counting_pages_from_0_misses_no_item(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # Tavus counts its face pages from 1 (its video listing from 0). Read from page 1, a
+    # listing counting from 0 skips its first page: short of its total_count, the listing
+    # reads page 0 too, and every item comes once (the first page's last).
+    for count, cap, page_size, _ in _cases():
+        server = Paged(count, cap, total=True, first=0)
+        stub.handler = server
+        listed = [f.face_id async for f in stub_client.faces.list(page_size=page_size)]
+        assert sorted(listed) == server.ids, (count, cap, page_size)
+        assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize("before_first", ["empty", "first", "400"])
+async def test_page_0_is_read_only_when_a_listing_ends_short(
+    stub: Stub, stub_client: TavusClient, before_first: str
+) -> None:
+    # Counted from 1 with a total that adds up: no page 0. A total that does not (a stale
+    # count, 30 for 25 faces) asks for it once, however the server answers it.
+    for stale_total, asked in ((None, [1, 2, 3]), (30, [1, 2, 3, 4, 0])):
+        server = Paged(25, 10, total=True, before_first=before_first, total_value=stale_total)
+        stub.handler = server
+        listed = [f.face_id async for f in stub_client.faces.list(page_size=10)]
+        assert listed == server.ids
+        assert server.asked == asked
 
 
 async def test_bare_arrays_list_every_item_once(stub: Stub, stub_client: TavusClient) -> None:
