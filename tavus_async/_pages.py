@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from ._converter import structure_page
-from ._errors import APIStatusError
+from ._errors import APIStatusError, ResponseValidationError
 from ._http import HTTPSession, Response
 
 __all__ = ["MAX_PAGES", "Listing", "paginate"]
@@ -82,7 +82,8 @@ async def paginate(
     Pages count from 1, as Tavus's do. A listing that ends short of its ``total_count``, or
     whose first page is empty with no total, reads ``page=0`` once more, in case the server
     counts from 0 (as Tavus's video listing does): its items not yet seen come last. A
-    server that refuses page 0 (a 4xx) has nothing more to say.
+    server that refuses page 0, with any status or a body that is no page, has nothing more
+    to say (a connection error there raises, as on any page).
 
     ``on_page`` sees each page's response before its items are yielded (its ``Date``, say).
 
@@ -114,10 +115,10 @@ async def paginate(
         return
     try:
         items, _ = await _page(http, path, model, params, page_size, 0, on_page)
-    except APIStatusError as exc:
-        if 400 <= exc.status < 500 and exc.status not in (408, 429):
-            return  # a server counting from 1 that refuses page 0
-        raise
+    except (APIStatusError, ResponseValidationError):
+        # A server counting from 1 that refuses page 0, or chokes on it: the listing it
+        # served is whole as far as it can tell, and is not lost for one speculative read.
+        return
     for item in items:
         if key(item) not in yielded:
             yielded.add(key(item))
