@@ -8,7 +8,9 @@ find the training that may be running; a 4xx is the plain error (nothing started
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from typing import Any
 
 import attrs
@@ -25,6 +27,8 @@ from ._http import HTTPSession, Retry, _UnsentError
 from ._models import ALIASES, FaceStatus
 
 __all__ = ["Created", "post_create"]
+
+logger = logging.getLogger("tavus_async")
 
 
 @attrs.frozen(kw_only=True)
@@ -47,6 +51,9 @@ async def post_create(
 ) -> Created:
     """POST ``body`` to ``path`` once (see the module doc) and read the new face's id.
 
+    A cancellation while the request is out is logged (a warning: a training may have
+    started) and propagates.
+
     Raises:
         TrainingMayHaveStartedError: the create may have reached Tavus, and we cannot tell
             which face it started (if any).
@@ -62,6 +69,19 @@ async def post_create(
 
     try:
         response = await http.request("POST", path, json=body, retry=Retry.UNSENT_ONLY)
+    except asyncio.CancelledError:
+        # Nothing can be raised instead of a cancellation: say it where it will be seen.
+        named = f"name={name!r}, " if name else ""
+        logger.warning(
+            "POST /v2/%s was cancelled after it may have reached Tavus: a training may have "
+            "started. Look for it before creating another: "
+            "await client.%s.recover(%ssince=%s)",
+            resource,
+            resource,
+            named,
+            started_at.isoformat(timespec="seconds"),
+        )
+        raise
     except _UnsentError:
         raise  # provably never sent: nothing started
     except APIConnectionError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import socket
 from typing import Any
 
@@ -153,6 +154,23 @@ async def test_create_is_sent_exactly_once_when_the_server_fails(
     # The training did start on the server: recover() finds it.
     (job,) = await client.faces.recover(name="Rio", since=err.started_at)
     assert job.face_id in emulator.faces
+
+
+async def test_a_create_cancelled_in_flight_says_a_training_may_have_started(
+    emulator: Emulator, client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A cancellation cannot be replaced by TrainingMayHaveStartedError: the same advice is
+    # logged instead, where a create under asyncio.wait_for() would otherwise leave nothing.
+    emulator.add_fault(Fault(kind="slow", route="POST /v2/faces", delay=60.0))
+    create = client.faces.create(train_video_url="https://cdn.test/v.mp4", face_name="Rio")
+    with (
+        caplog.at_level(logging.WARNING, logger="tavus_async"),
+        pytest.raises(asyncio.TimeoutError),
+    ):
+        _ = await asyncio.wait_for(create, timeout=5)
+    assert "a training may have started" in caplog.text
+    assert "recover(name='Rio', since=" in caplog.text
+    assert API_KEY not in caplog.text
 
 
 async def test_recover_finds_a_training_that_already_ended_only_when_asked(
