@@ -79,11 +79,11 @@ async def paginate(
     nor counted towards ``total_count`` (a total that has not caught up with the addition
     would otherwise end the listing one item early).
 
-    Pages count from 1, as Tavus's do. A listing that ends short of its ``total_count``, or
-    whose first page is empty with no total, reads ``page=0`` once more, in case the server
-    counts from 0 (as Tavus's video listing does): its items not yet seen come last. A
-    server that refuses page 0, with any status or a body that is no page, has nothing more
-    to say (a connection error there raises, as on any page).
+    Pages count from 1, as Tavus's do. A listing that ends on an empty page short of its
+    ``total_count``, or whose first page is empty with no total, reads ``page=0`` once more,
+    in case the server counts from 0 (as Tavus's video listing does): its items not yet seen
+    come last. A server that refuses page 0, with any status or a body that is no page, has
+    nothing more to say (a connection error there raises, as on any page).
 
     ``on_page`` sees each page's response before its items are yielded (its ``Date``, say).
 
@@ -99,7 +99,9 @@ async def paginate(
         items, total = await _page(http, path, model, params, page_size, page, on_page)
         read += 1
         keys = tuple(key(item) for item in items)
-        if not items or keys == previous:
+        if keys == previous and items:
+            return  # a server that ignores `page`: page 0 would be this page again
+        if not items:
             break
         previous = keys
         for item, item_key in zip(items, keys, strict=True):
