@@ -94,25 +94,30 @@ def _summary(face: Face) -> str:
     return "  ".join(bits)
 
 
-def _wait_policy(client: TavusClient, args: argparse.Namespace) -> PollPolicy:
-    """The client's policy, with ``--expect``'s range when given (checked before any request)."""
-    parse_duration(args.timeout or "8h")  # refuse a bad --timeout before anything is sent
-    if not getattr(args, "expect", None):
-        return client.poll_policy
+@attrs.frozen
+class _WaitOptions:
+    timeout: float
+    policy: PollPolicy
+
+
+def _wait_options(client: TavusClient, args: argparse.Namespace) -> _WaitOptions:
+    """``--timeout`` and ``--expect``, read before anything is sent (a bad one is refused)."""
+    timeout = parse_duration(args.timeout or "8h")
+    if not args.expect:
+        return _WaitOptions(timeout, client.poll_policy)
     expected = parse_duration_range(args.expect)
-    return attrs.evolve(client.poll_policy, expected_duration=expected)
+    return _WaitOptions(timeout, attrs.evolve(client.poll_policy, expected_duration=expected))
 
 
 async def _wait(
-    ctx: Context, job: TrainingJob[Any], args: argparse.Namespace, policy: PollPolicy
+    ctx: Context, job: TrainingJob[Any], args: argparse.Namespace, options: _WaitOptions
 ) -> int:
-    timeout = parse_duration(args.timeout or "8h")
     display = choose_display(ctx.stdout, ctx.env, as_json=args.json)
     try:
         async with live(display, job):
             face = await job.wait(
-                timeout=timeout,
-                policy=policy,
+                timeout=options.timeout,
+                policy=options.policy,
                 until=args.until or "final",
                 on_update=lambda f: display.changed(job, f),
             )
@@ -150,7 +155,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             "model_name": args.model,
             "callback_url": args.callback_url,
         }
-        policy = _wait_policy(client, args)
+        wait_options = _wait_options(client, args)
         if isinstance(service, ReplicasService):
             job: TrainingJob[Any] = await service.create(
                 replica_name=args.name, consent_video_url=args.consent_video_url, **options
@@ -159,7 +164,7 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             job = await service.create(face_name=args.name, **options)
         ctx.face_id = job.face_id
         if args.wait:
-            return await _wait(ctx, job, args, policy)
+            return await _wait(ctx, job, args, wait_options)
         if args.json:
             _json(ctx, {"face_id": job.face_id, "status": str(job.status)})
         else:
@@ -167,10 +172,10 @@ async def _training_command(ctx: Context, client: TavusClient, args: argparse.Na
             _print(ctx, f"wait for it with: tavus-async {args.group} wait {job.face_id}")
         return EXIT_OK
     if verb == "wait":
-        policy = _wait_policy(client, args)
+        wait_options = _wait_options(client, args)
         job = service.job(args.face_id)
         ctx.face_id = job.face_id
-        return await _wait(ctx, job, args, policy)
+        return await _wait(ctx, job, args, wait_options)
     if verb == "get":
         face = await service.get(args.face_id, verbose=True)
         _json(ctx, unstructure(face)) if args.json else _print(ctx, _summary(face))

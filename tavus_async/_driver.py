@@ -92,8 +92,8 @@ class Waiter:
 
     Its ``on_update`` hook is called as faces arrive; what an async hook returns is awaited
     on a task of the waiter's own, one call after another in the order of the faces (a slow
-    hook never delays polling, and never sees 46 % after 47 %). The wait ends once the last
-    call has finished (:meth:`hooks_done`); a cancelled wait cancels the calls left.
+    hook never delays polling, and never sees 46 % after 47 %). :meth:`result` returns once
+    the last call has finished; a cancelled wait cancels the calls left.
     """
 
     __slots__ = (
@@ -137,6 +137,20 @@ class Waiter:
         else:
             self.future.set_result(outcome)
 
+    async def result(self) -> Any:
+        """The wait's outcome (a face, or its exception raised) once the hook is done with
+        every face it was given."""
+        try:
+            outcome = await self.future
+        except asyncio.CancelledError:
+            self._drop_hooks()
+            raise
+        except BaseException:
+            await self._hooks_done()  # the hook sees the failed face before the error is raised
+            raise
+        await self._hooks_done()
+        return outcome
+
     # ------------------------------------------------------------------ the hook
 
     def notify(self, face: Face) -> None:
@@ -161,7 +175,7 @@ class Waiter:
             except Exception:
                 logger.exception("on_update hook raised; the wait continues")
 
-    async def hooks_done(self) -> None:
+    async def _hooks_done(self) -> None:
         """Return once every hook call queued so far has finished (cancelled with them)."""
         runner = self._runner
         if runner is None:
@@ -170,10 +184,10 @@ class Waiter:
             # A runner that ends on an exception has logged it; waiting is all we do here.
             await asyncio.wait({runner})
         except asyncio.CancelledError:
-            self.drop_hooks()
+            self._drop_hooks()
             raise
 
-    def drop_hooks(self) -> None:
+    def _drop_hooks(self) -> None:
         """Cancel the hook call under way and discard those not begun (the wait was cancelled)."""
         while self._calls:
             call = self._calls.popleft()

@@ -244,19 +244,10 @@ class TrainingJob(Generic[FaceT]):
         if isinstance(waiter, Finished):
             return self._unwrap(waiter.outcome)
         try:
-            try:
-                # The driver's futures carry Any: a face here, once the wait did not raise.
-                face: FaceT = await waiter.future
-            finally:
-                self._driver.dismiss(waiter)
-        except asyncio.CancelledError:
-            waiter.drop_hooks()
-            raise
-        except BaseException:
-            await waiter.hooks_done()  # the hook saw the failed face before the error is raised
-            raise
-        await waiter.hooks_done()
-        return face
+            # The driver's futures carry Any: a face here, once the wait did not raise.
+            return await waiter.result()  # type: ignore[no-any-return]
+        finally:
+            self._driver.dismiss(waiter)
 
     async def updates(
         self,

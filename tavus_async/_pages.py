@@ -93,11 +93,9 @@ async def paginate(
     """
     yielded: set[Any] = set()
     total: int | None = None
-    read = 0
     previous: tuple[Any, ...] | None = None
     for page in range(1, MAX_PAGES + 1):
         items, total = await _page(http, path, model, params, page_size, page, on_page)
-        read += 1
         keys = tuple(key(item) for item in items)
         if keys == previous and items:
             return  # a server that ignores `page`: page 0 would be this page again
@@ -112,7 +110,7 @@ async def paginate(
         # the page (not the listing) in total_count would end it after one page otherwise.
         if total is not None and len(yielded) >= total and len(items) < page_size:
             return
-    short = len(yielded) < total if total is not None else read == 1
+    short = len(yielded) < total if total is not None else page == 1
     if not short:
         return
     try:
@@ -122,8 +120,9 @@ async def paginate(
         # served is whole as far as it can tell, and is not lost for one speculative read.
         return
     for item in items:
-        if key(item) not in yielded:
-            yielded.add(key(item))
+        item_key = key(item)
+        if item_key not in yielded:
+            yielded.add(item_key)
             yield item
 
 
