@@ -42,13 +42,15 @@ class ConversationsService:
         safe = quote(check_id("conversation_id", conversation_id), safe="")
         return f"/v2/conversations/{safe}{suffix}"
 
-    def _conversation(self, response: Response) -> Conversation:
+    def _conversation(self, response: Response, conversation_id: str | None = None) -> Conversation:
         return structure(
             response.data,
             Conversation,
             method=response.method,
             url=response.url,
             status=response.status,
+            # Read by its id, a conversation may come without it (the URL says it).
+            known=None if conversation_id is None else {"conversation_id": conversation_id},
         )
 
     async def create(
@@ -125,7 +127,7 @@ class ConversationsService:
         response = await self._http.request(
             "GET", self._item(conversation_id), params={"verbose": True} if verbose else None
         )
-        return self._conversation(response)
+        return self._conversation(response, conversation_id)
 
     def list(self, *, status: str | None = None, page_size: int = 100) -> Listing[Conversation]:
         """Every conversation: ``async for`` pages lazily (``page`` from 1), ``await`` collects.

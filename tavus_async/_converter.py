@@ -227,8 +227,54 @@ def _structure_tags(value: Any, _type: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+#: Required keys by model class (see :func:`_required`), computed once.
+_REQUIRED: dict[type[Any], frozenset[str]] = {}
+
+
 def _alias_map(cls: type[Any]) -> dict[str, tuple[str, ...]]:
     return {a.name: a.metadata[ALIASES] for a in attrs.fields(cls) if a.metadata.get(ALIASES)}
+
+
+def _spellings(cls: type[Any], field_name: str) -> tuple[str, ...]:
+    """Every key under which ``field_name`` of ``cls`` may arrive: its name and aliases."""
+    return (field_name, *_alias_map(cls).get(field_name, ()))
+
+
+def _required(cls: type[Any]) -> frozenset[str]:
+    """The keys of ``cls``'s required fields, in every spelling."""
+    keys = _REQUIRED.get(cls)
+    if keys is None:
+        keys = _REQUIRED[cls] = frozenset(
+            key
+            for field in attrs.fields(cls)
+            if field.default is attrs.NOTHING
+            for key in _spellings(cls, field.name)
+        )
+    return keys
+
+
+def _unwrap(value: Mapping[str, Any], cls: type[Any]) -> Mapping[str, Any]:
+    """The object inside an envelope (``{"data": {...}}``, as some gateways wrap every
+    answer) when the outer object has none of ``cls``'s required keys; else ``value``."""
+    inner = value.get("data")
+    required = _required(cls)
+    if isinstance(inner, Mapping) and required and required.isdisjoint(value):
+        return inner
+    return value
+
+
+def _with_known(data: Any, cls: type[Any], known: Mapping[str, Any]) -> Any:
+    """``data`` with the fields the caller already knows filled in where it has none of
+    their spellings (a face read by its id, from a server that leaves the id out)."""
+    if not isinstance(data, Mapping):
+        return data
+    value = _unwrap(data, cls)
+    missing = {
+        name: known[name]
+        for name in known
+        if not any(key in value for key in _spellings(cls, name))
+    }
+    return {**value, **missing} if missing else data
 
 
 def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], Any]:
@@ -253,22 +299,12 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
         base = make_dict_structure_fn(cls, converter, **overrides)
         aliases = _alias_map(cls)
         name = cls.__name__
-        required = {
-            key
-            for field in attrs.fields(cls)
-            if field.default is attrs.NOTHING
-            for key in (field.name, *aliases.get(field.name, ()))
-        }
 
         def hook(value: Any, _type: Any) -> Any:
             if not isinstance(value, Mapping):
                 msg = f"expected a JSON object for {name}, got {_json_type(value)}"
                 raise TypeError(msg)
-            inner = value.get("data")
-            if isinstance(inner, Mapping) and required and required.isdisjoint(value):
-                # An envelope (``{"data": {...}}``, as some gateways wrap every answer):
-                # lenient in what we receive, when the object itself has none of its keys.
-                value = inner
+            value = _unwrap(value, cls)
             if aliases:
                 copied = False
                 for field_name, names in aliases.items():
@@ -346,8 +382,20 @@ def prepare(*classes: type[Any]) -> None:
     cattrs.transform_error  # noqa: B018 - touch it, so its module is loaded too
 
 
-def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, path: str = "$") -> T:
+def structure(
+    data: Any,
+    cls: type[T],
+    *,
+    method: str,
+    url: str,
+    status: int,
+    path: str = "$",
+    known: Mapping[str, Any] | None = None,
+) -> T:
     """Structure a response body into ``cls``.
+
+    ``known`` holds fields the caller knows already (the id it asked for, by field name):
+    used where the body has none of their spellings, never over what the body says.
 
     Raises:
         ResponseValidationError: the body does not fit ``cls``; the error lists each problem
@@ -357,7 +405,8 @@ def structure(data: Any, cls: type[T], *, method: str, url: str, status: int, pa
     if hook is None:
         hook = _HOOKS[cls] = _get_converter().get_structure_hook(cls)
     try:
-        return hook(data, cls)  # type: ignore[no-any-return]  # cattrs' hooks return Any
+        value = data if known is None else _with_known(data, cls, known)
+        return hook(value, cls)  # type: ignore[no-any-return]  # cattrs' hooks return Any
     except Exception as exc:  # the boundary where cattrs' (and our hooks') errors become ours
         from cattrs import transform_error  # noqa: PLC0415 - loaded with the converter
 

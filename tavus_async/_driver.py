@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from ._errors import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     ClientClosedError,
     ResponseValidationError,
@@ -40,6 +41,10 @@ logger = logging.getLogger("tavus_async")
 
 #: Seconds within which a scheduled poll or deadline counts as due.
 _DUE = 1e-3
+#: Failed reads in a row after which a wait says so at WARNING (once per run of failures):
+#: a few are weather, and logged at INFO; ten (several minutes at the fault backoff) are an
+#: outage, or a server whose answers this client cannot read.
+FAILURES_TO_WARN = 10
 
 FaceT = TypeVar("FaceT", bound=Face)
 
@@ -208,7 +213,9 @@ class Driver(Generic[FaceT]):
         "_job",
         "_task",
         "_wake",
+        "failures",
         "hinted",
+        "last_error",
         "last_polled_at",
         "next_poll_at",
         "waiters",
@@ -226,6 +233,9 @@ class Driver(Generic[FaceT]):
         self.last_polled_at: float | None = None
         #: A callback came while a read was in flight: read again right after it.
         self.hinted = False
+        #: Reads failed in a row (transiently) since the last good one, and the last failure.
+        self.failures = 0
+        self.last_error: APIError | None = None
 
     def running_age(self) -> float | None:
         """How long the training has run, while this driver polls it (for the learner)."""
@@ -416,11 +426,22 @@ class Driver(Generic[FaceT]):
                 return
             retry_after = getattr(exc, "retry_after", None)
             delay = job._memory.cadence_for(policy).after_error(retry_after=retry_after)
-            logger.info("polling %s failed (%s); next try in %.1fs", self.face_id, exc, delay)
+            self.failures += 1
+            self.last_error = exc
+            level = logging.WARNING if self.failures == FAILURES_TO_WARN else logging.INFO
+            logger.log(
+                level,
+                "polling %s failed (%d in a row: %s); next try in %.1fs",
+                self.face_id,
+                self.failures,
+                exc,
+                delay,
+            )
             self.next_poll_at = now + delay
             return
         now = policy.clock()
         self.last_polled_at = now
+        self.failures, self.last_error = 0, None
         job._accept(polled, policy)
         if self.waiters:
             # After the accept: a restored state is in use now.
@@ -434,7 +455,10 @@ class Driver(Generic[FaceT]):
             if waiter.deadline <= now:
                 waiter.finish(
                     TrainingTimeoutError(
-                        face_id=self.face_id, timeout=waiter.timeout, face=self._job.face
+                        face_id=self.face_id,
+                        timeout=waiter.timeout,
+                        face=self._job.face,
+                        last_error=self.last_error,
                     )
                 )
                 self.waiters.remove(waiter)

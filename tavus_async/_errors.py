@@ -102,6 +102,14 @@ class EventLoopError(TavusError, RuntimeError):
     """
 
 
+#: Characters of another error's text that a message quotes.
+_QUOTED = 300
+
+
+def _snippet(text: str) -> str:
+    return text if len(text) <= _QUOTED else text[: _QUOTED - 1] + "…"
+
+
 class APIError(TavusError):
     """Something went wrong talking to the Tavus API.
 
@@ -327,22 +335,36 @@ class TrainingTimeoutError(TrainingError, TimeoutError):
     Attributes:
         timeout: The deadline that passed, in seconds.
         face: The face as last read, or ``None`` if no read succeeded.
+        last_error: Why the last read failed, when it did (a server down, a body that
+            does not fit, a connection refused): also the exception's ``__cause__``, and
+            named in its message.
     """
 
-    def __init__(self, *, face_id: str, timeout: float, face: Face | None) -> None:
+    def __init__(
+        self,
+        *,
+        face_id: str,
+        timeout: float,
+        face: Face | None,
+        last_error: APIError | None = None,
+    ) -> None:
         self.timeout = timeout
         self.face = face
+        self.last_error = last_error
         last = (
             f"last seen {face.status}"
             + (f" at {face.training_progress}" if face.training_progress else "")
             if face is not None
             else "no successful read"
         )
+        if last_error is not None:
+            last += f"; the last read failed: {_snippet(str(last_error))}"
         super().__init__(
             f"face {face_id} was not done after {timeout:g}s ({last}); training continues "
             f"on Tavus: resume with client.faces.job({face_id!r})",
             face_id=face_id,
         )
+        self.__cause__ = last_error
 
 
 class CallbackError(TavusError):

@@ -143,6 +143,8 @@ class _TrainingResource(Generic[FaceT]):
             method=response.method,
             url=response.url,
             status=response.status,
+            # A face read by its id may come without it (the URL says it): lenient.
+            known=None if face_id is None else {"face_id": face_id},
         )
         if face_id is not None and face.face_id.casefold() != face_id.casefold():
             # An answer about another face is no answer about this one: a wait must never

@@ -795,6 +795,62 @@ async def test_an_answer_about_another_face_is_not_about_this_one(
     assert [seen.path for seen in stub.seen].count("/v2/faces/r1") == 4
 
 
+async def test_a_face_read_without_its_id_is_the_one_asked_for(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # Some servers leave out the id the URL already names (an envelope too): lenient in what
+    # we receive. An id the body does give still has to match (the test above).
+    stub.reply(200, {"status": "started", "training_progress": "10/100"})
+    stub.reply(200, {"data": {"status": "completed"}})
+    face = await stub_client.faces.job("r1")
+    assert (face.face_id, face.status) == ("r1", FaceStatus.COMPLETED)
+    stub.queue[:] = []
+    stub.reply(200, {"replica_name": "Rio", "status": "completed"})
+    replica = await stub_client.replicas.get("r9")
+    assert (replica.face_id, replica.face_name) == ("r9", "Rio")
+    stub.queue[:] = []
+    stub.reply(200, {"status": "active", "conversation_url": "https://tavus.daily.co/c1"})
+    conversation = await stub_client.conversations.get("c1")
+    assert conversation.conversation_id == "c1"
+
+
+async def test_a_wait_that_cannot_read_says_why_and_when(
+    stub: Stub, stub_client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A server whose answers this client cannot read (here: about another face) is retried
+    # as a fault until the deadline; the timeout then names the failure, and the log says
+    # so at WARNING once the failures are an outage rather than weather.
+    stub.reply(200, {"face_id": "r1", "status": "started", "training_progress": "5/100"})
+    stub.reply(200, {"face_id": "r2", "status": "started"})
+    with (
+        caplog.at_level(logging.INFO, logger="tavus_async"),
+        pytest.raises(TrainingTimeoutError) as info,
+    ):
+        await stub_client.faces.job("r1").wait(timeout=3600)
+    err = info.value
+    assert isinstance(err.last_error, ResponseValidationError)
+    assert err.__cause__ is err.last_error
+    assert err.face is not None
+    assert err.face.training_progress == "5/100"
+    assert "the last read failed: response is about another face_id" in str(err)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "10 in a row" in warnings[0].getMessage()
+    assert len(stub.seen) > 11  # it kept trying after the warning
+
+
+async def test_a_timeout_after_good_reads_names_no_failure(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.reply(503, {"error": "busy"})
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    with pytest.raises(TrainingTimeoutError) as info:
+        await stub_client.faces.job("r1").wait(timeout=3600)
+    assert info.value.last_error is None
+    assert info.value.__cause__ is None
+    assert "failed" not in str(info.value)
+
+
 async def test_a_wait_survives_fields_of_unexpected_types(
     stub: Stub, stub_client: TavusClient
 ) -> None:
