@@ -25,6 +25,8 @@ from ._errors import (
     APIError,
     APIStatusError,
     ClientClosedError,
+    InvalidIdError,
+    NotFoundError,
     ResponseValidationError,
     TrainingTimeoutError,
 )
@@ -418,7 +420,10 @@ class Driver(Generic[FaceT]):
             now = policy.clock()
             self.last_polled_at = now
             unseen_for = job._memory.unseen_for(now, seen=job.face is not None)
-            if not is_transient(exc, unseen_for=unseen_for):
+            gone_before = isinstance(self.last_error, (InvalidIdError, NotFoundError))
+            if not is_transient(
+                exc, unseen_for=unseen_for, seen=job._memory.seen(job.face), again=gone_before
+            ):
                 logger.warning("polling %s stopped: %s", self.face_id, exc)
                 for waiter in list(self.waiters):
                     waiter.finish(exc)

@@ -130,6 +130,16 @@ class JobMemory:
             return None
         return now - self._created_at
 
+    def seen(self, face: Face | None) -> bool:
+        """Whether a read has shown the face: here (``face``, the job's last read) or in the
+        process whose state this job restored."""
+        if face is not None:
+            return True
+        pending, cadence = self._pending, self._cadence
+        if pending is not None and pending.first is not None:
+            return True
+        return cadence is not None and cadence.belief.first_seen is not None
+
     def restored_unseen(self) -> bool:
         """Restored from the state of a face its holder created and never read (the
         holder's clock, not ours, says how long ago: see the Temporal poll activity)."""

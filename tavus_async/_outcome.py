@@ -87,15 +87,27 @@ def fingerprint(face: Face) -> tuple[Any, ...]:
     return (face.status.value, face.training_progress, face.finetune_status, face.error_message)
 
 
-def is_transient(exc: BaseException, *, unseen_for: float | None = None) -> bool:
+def is_transient(
+    exc: BaseException,
+    *,
+    unseen_for: float | None = None,
+    seen: bool = False,
+    again: bool = False,
+) -> bool:
     """A failed poll worth retrying (the wait goes on) rather than ending the wait.
 
-    ``unseen_for``: seconds since this client created the face, while no read has shown
-    it yet (``None`` otherwise). Within ``CREATE_LAG`` of the create, "unknown id" is the
-    server catching up with its own write, not a wrong id: we have the id from its answer.
+    An unknown id (400 ``Invalid face_id``, or 404) ends a wait, but two cases explain it
+    otherwise. ``unseen_for``: seconds since this client created the face, while no read has
+    shown it yet (``None`` otherwise); within ``CREATE_LAG`` of the create, it is the server
+    catching up with its own write, not a wrong id: we have the id from its answer. ``seen``:
+    a read has shown the face, so it is gone, or a proxy or a lagging replica answered
+    wrongly once; it is asked once more, and ``again`` (the previous read said the same)
+    settles it.
     """
     if isinstance(exc, (APIConnectionError, ResponseValidationError)):
         return True
     if isinstance(exc, (InvalidIdError, NotFoundError)):
-        return unseen_for is not None and unseen_for < CREATE_LAG
+        if unseen_for is not None and unseen_for < CREATE_LAG:
+            return True
+        return seen and not again
     return isinstance(exc, APIStatusError) and is_transient_status(exc.status)

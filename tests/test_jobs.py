@@ -484,16 +484,38 @@ async def test_a_face_still_unknown_after_the_lag_ends_the_wait(
     assert not pending_tasks()
 
 
-async def test_a_face_unknown_once_seen_ends_the_wait_at_once(
+async def test_a_face_unknown_once_seen_ends_the_wait_when_asked_again(
     emulator: Emulator, client: TavusClient
 ) -> None:
-    # Read once, then gone (deleted elsewhere): no lag explains that.
+    # Read once, then gone (deleted elsewhere): no lag explains that. It is asked once
+    # more, on the fault backoff, and the second answer ends the wait.
     job = await client.faces.create(train_video_url=VIDEO)
     await job.poll_once()
     emulator.add_fault(Fault(kind="not_yet_visible", route="GET /v2/faces/*"))
+    began = now()
     with pytest.raises(InvalidIdError):
         await job
-    assert len(polls(emulator, job.face_id)) == 2
+    gets = polls(emulator, job.face_id)
+    assert [r.fault for r in gets] == [None, "not_yet_visible", "not_yet_visible"]
+    assert gets[-1].loop_time - began <= 2 * PollPolicy().error_initial_interval
+    assert not pending_tasks()
+
+
+async def test_a_face_unknown_once_in_hours_of_training_is_waited_for(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # A proxy's 404 or a replica's passing confusion, once, an hour into a 3.5 h training:
+    # the next read shows the face again, and the wait goes on to its end.
+    job = await client.faces.create(train_video_url=VIDEO)
+    start = emulator.now()
+    emulator.add_fault(Fault(kind="not_yet_visible", times=1, start=start + 3600))
+    emulator.add_fault(
+        Fault(kind="server_error", statuses=(404,), times=1, start=start + 7200, body="html")
+    )
+    face = await job
+    assert face.status is FaceStatus.COMPLETED
+    faults = [r.fault for r in polls(emulator, job.face_id) if r.fault]
+    assert faults == ["not_yet_visible", "server_error"]
 
 
 async def test_authentication_error_stops_at_once(emulator: Emulator) -> None:

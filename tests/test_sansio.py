@@ -19,6 +19,7 @@ from tavus_async import (
     TavusError,
     UnprocessableEntityError,
 )
+from tavus_async._outcome import CREATE_LAG, is_transient
 from tavus_async._sansio import (
     Redirect,
     decode_body,
@@ -210,3 +211,32 @@ def test_a_redirect_loop_is_an_error() -> None:
     error = redirect(307, {"Location": "/v2/faces/r1"}, None, method="GET", url=URL, hops=5)
     assert isinstance(error, APIStatusError)
     assert "more than 5 redirects" in error.message
+
+
+def _answer(status: int, body: object = None) -> APIStatusError:
+    return error_from_response(status, {}, body, method="GET", url="https://t.test/v2/faces/r1")
+
+
+#: (answer, unseen_for, seen, again) -> whether a wait retries it.
+TRANSIENCE = [
+    (_answer(503), None, True, False, True),
+    (_answer(429), None, False, False, True),
+    (_answer(401), None, True, False, False),
+    (_answer(400, {"error": "Invalid face_id"}), 10.0, False, False, True),
+    (_answer(400, {"error": "Invalid face_id"}), CREATE_LAG + 1, False, False, False),
+    (_answer(400, {"error": "Invalid face_id"}), None, False, False, False),
+    (_answer(400, {"error": "Invalid face_id"}), None, True, False, True),
+    (_answer(400, {"error": "Invalid face_id"}), None, True, True, False),
+    (_answer(404), None, True, False, True),
+    (_answer(404), None, True, True, False),
+    (_answer(400, {"error": "face_name is required"}), None, True, False, False),
+]
+
+
+@pytest.mark.parametrize(("exc", "unseen_for", "seen", "again", "transient"), TRANSIENCE)
+def test_which_failed_reads_a_wait_retries(
+    exc: APIStatusError, unseen_for: float | None, seen: bool, again: bool, transient: bool
+) -> None:
+    # An unknown id is believed at once, save just after the create (a store's lag) or, for
+    # a face read before, until a second answer says it again.
+    assert is_transient(exc, unseen_for=unseen_for, seen=seen, again=again) is transient

@@ -139,7 +139,9 @@ class TavusActivities:
         after a worker died carries on from the last heartbeat's state.
 
         Raises:
-            APIError: as for any read; transient ones are retried by the workflow.
+            APIError: as for any read; transient ones are retried by the workflow. An
+                unknown id for a face read before (``InvalidIdError``, ``NotFoundError``)
+                only when a second read, ``error_initial_interval`` later, says it again.
             ApplicationError: of type ``FaceNotVisibleYet`` (retried), for an unknown id on
                 the first reads of a face the workflow created (a store may lag its writes),
                 until its retries have spanned ``CREATE_LAG`` (as for a wait).
@@ -151,20 +153,28 @@ class TavusActivities:
         job = self._client.faces.job(given.face_id, state=state)
         until: Until = "preview" if given.until == "preview" else "final"
         held = 0.0
+        gone_before = False
         while True:
             activity.heartbeat(state)
             try:
                 result = await job.poll_once()
             except (InvalidIdError, NotFoundError) as exc:
-                # Created by this workflow, never read: the same rule as for a wait (a store
-                # catching up with its write), timed by the retries this poll has had.
+                # The same rules as for a wait. Created by this workflow, never read: a store
+                # catching up with its write, timed by the retries this poll has had.
                 unseen_for = None
                 if job._memory.restored_unseen():
                     retried = info.current_attempt_scheduled_time - info.scheduled_time
                     unseen_for = retried.total_seconds()
                 if is_transient(exc, unseen_for=unseen_for):
                     raise ApplicationError(str(exc), type=NOT_VISIBLE_YET) from exc
-                raise
+                # Read before: asked once more, here, before the workflow ends on it.
+                if not is_transient(exc, seen=job._memory.seen(job.face), again=gone_before):
+                    raise
+                gone_before = True
+                pause = self._client.poll_policy.error_initial_interval
+                await _heartbeating_sleep(pause / self._scale, state)
+                continue
+            gone_before = False
             state = result.state
             done = settle(result.face, until) is not None
             delay = result.next_delay

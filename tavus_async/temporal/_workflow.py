@@ -218,15 +218,23 @@ class TrainFace:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await workflow.wait_condition(self._hinted, timeout=sleep)
             self._consumed = self._hints  # a callback during the read wakes the next wait
-            outcome: PollOutcome = await workflow.execute_activity_method(
-                TavusActivities.poll_face,
-                PollInput(face_id=created.face_id, state=state, until=request.until),
-                # Silence (no heartbeat) for poll_timeout means a dead worker; the whole
-                # activity may also hold the short waits at the end of a training.
-                heartbeat_timeout=dt.timedelta(seconds=request.poll_timeout),
-                start_to_close_timeout=dt.timedelta(seconds=request.poll_timeout + HOLD_LIMIT),
-                retry_policy=_POLL_RETRY,
-            )
+            try:
+                outcome: PollOutcome = await workflow.execute_activity_method(
+                    TavusActivities.poll_face,
+                    PollInput(face_id=created.face_id, state=state, until=request.until),
+                    # Silence (no heartbeat) for poll_timeout means a dead worker; the whole
+                    # activity may also hold the short waits at the end of a training.
+                    heartbeat_timeout=dt.timedelta(seconds=request.poll_timeout),
+                    start_to_close_timeout=dt.timedelta(seconds=request.poll_timeout + HOLD_LIMIT),
+                    retry_policy=_POLL_RETRY,
+                )
+            except ActivityError as err:
+                kind, final = _error_type(err)
+                if not (final or kind in (_POLL_RETRY.non_retryable_error_types or ())):
+                    raise
+                # A read no retry cures (the face is gone, the key refused): the workflow's
+                # own failure, an ApplicationError of that type like its others.
+                raise ApplicationError(str(err.cause), type=kind, non_retryable=True) from err
             self._progress = TrainingProgress(
                 phase="done" if outcome.done else "training",
                 face_name=self._progress.face_name,

@@ -193,6 +193,36 @@ async def test_a_face_unknown_just_after_its_create_is_read_again(
     assert len(faulted) == 2
 
 
+async def test_a_face_unknown_once_mid_training_is_read_again(
+    temporal: Client, emulator: Emulator, worker: TavusClient, task_queue: str
+) -> None:
+    # Read, then "Invalid face_id" once (a proxy, a lagging replica): asked again, the face
+    # is there, and the workflow goes on to the end of the training.
+    start = emulator.now() + SHORT.duration * 0.3
+    emulator.faults.add(
+        Fault(kind="not_yet_visible", route="GET /v2/faces/*", times=1, start=start)
+    )
+    _handle, face = await _trained_face(temporal, task_queue, VIDEO_REQUEST)
+    assert face.status.is_success
+    faulted = [r for r in emulator.requests if r.fault == "not_yet_visible"]
+    assert len(faulted) == 1
+    assert _reads(emulator, face.face_id) > 2  # read before the fault, and after it
+
+
+async def test_a_face_gone_mid_training_fails_the_workflow_when_asked_again(
+    temporal: Client, emulator: Emulator, worker: TavusClient, task_queue: str
+) -> None:
+    emulator.faults.add(
+        Fault(kind="not_yet_visible", route="GET /v2/faces/*", start=emulator.now() + 540)
+    )
+    handle = await _start(temporal, task_queue, VIDEO_REQUEST)
+    cause = await _failure(handle)
+    assert cause.type == "InvalidIdError"
+    faulted = [r for r in emulator.requests if r.fault == "not_yet_visible"]
+    assert len(faulted) == 2
+    assert not [r for r in emulator.requests if r.method == "DELETE"]
+
+
 async def test_a_refused_create_fails_the_workflow_without_a_retry(
     temporal: Client, emulator: Emulator, worker: TavusClient, task_queue: str
 ) -> None:
