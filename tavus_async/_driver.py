@@ -25,15 +25,13 @@ from ._errors import (
     APIError,
     APIStatusError,
     ClientClosedError,
-    InvalidIdError,
-    NotFoundError,
     ResponseValidationError,
     TrainingTimeoutError,
 )
 from ._hub import JobHub
 from ._memory import JobMemory
 from ._models import Face
-from ._outcome import Polled, Until, is_transient, settle
+from ._outcome import Polled, Until, is_refusal, is_transient, settle
 from ._policies import PollPolicy, check_deadline
 from ._validation import check_choice
 
@@ -420,9 +418,9 @@ class Driver(Generic[FaceT]):
             now = policy.clock()
             self.last_polled_at = now
             unseen_for = job._memory.unseen_for(now, seen=job.face is not None)
-            gone_before = isinstance(self.last_error, (InvalidIdError, NotFoundError))
+            refused = is_refusal(self.last_error)
             if not is_transient(
-                exc, unseen_for=unseen_for, seen=job._memory.seen(job.face), again=gone_before
+                exc, unseen_for=unseen_for, seen=job._memory.seen(job.face), again=refused
             ):
                 logger.warning("polling %s stopped: %s", self.face_id, exc)
                 for waiter in list(self.waiters):

@@ -87,6 +87,11 @@ def fingerprint(face: Face) -> tuple[Any, ...]:
     return (face.status.value, face.training_progress, face.finetune_status, face.error_message)
 
 
+def is_refusal(exc: BaseException | None) -> bool:
+    """An answer no retry of the same request would cure: a 4xx other than 408 and 429."""
+    return isinstance(exc, APIStatusError) and not is_transient_status(exc.status)
+
+
 def is_transient(
     exc: BaseException,
     *,
@@ -96,18 +101,19 @@ def is_transient(
 ) -> bool:
     """A failed poll worth retrying (the wait goes on) rather than ending the wait.
 
-    An unknown id (400 ``Invalid face_id``, or 404) ends a wait, but two cases explain it
-    otherwise. ``unseen_for``: seconds since this client created the face, while no read has
-    shown it yet (``None`` otherwise); within ``CREATE_LAG`` of the create, it is the server
-    catching up with its own write, not a wrong id: we have the id from its answer. ``seen``:
-    a read has shown the face, so it is gone, or a proxy or a lagging replica answered
-    wrongly once; it is asked once more, and ``again`` (the previous read said the same)
-    settles it.
+    A refusal (:func:`is_refusal`: 401, 403, an unknown id, another 4xx) ends a wait, save
+    in two cases. ``unseen_for``: seconds since this client created the face, while no read
+    has shown it yet (``None`` otherwise); within ``CREATE_LAG`` of the create, an unknown id
+    (400 ``Invalid face_id``, or 404) is the server catching up with its own write, not a
+    wrong id: we have the id from its answer. ``seen``: a read has shown the face, with this
+    key, so a refusal may be a proxy's or a lagging replica's, once; it is asked once more,
+    and ``again`` (the previous read was refused too) settles it.
     """
     if isinstance(exc, (APIConnectionError, ResponseValidationError)):
         return True
-    if isinstance(exc, (InvalidIdError, NotFoundError)):
-        if unseen_for is not None and unseen_for < CREATE_LAG:
-            return True
-        return seen and not again
-    return isinstance(exc, APIStatusError) and is_transient_status(exc.status)
+    if not is_refusal(exc):
+        return isinstance(exc, APIStatusError)  # 408, 429, 5xx
+    gone = isinstance(exc, (InvalidIdError, NotFoundError))
+    if gone and unseen_for is not None and unseen_for < CREATE_LAG:
+        return True
+    return seen and not again

@@ -509,13 +509,29 @@ async def test_a_face_unknown_once_in_hours_of_training_is_waited_for(
     job = await client.faces.create(train_video_url=VIDEO)
     start = emulator.now()
     emulator.add_fault(Fault(kind="not_yet_visible", times=1, start=start + 3600))
-    emulator.add_fault(
-        Fault(kind="server_error", statuses=(404,), times=1, start=start + 7200, body="html")
-    )
+    for status, hours in ((404, 2), (401, 2.5), (403, 3)):
+        emulator.add_fault(
+            Fault(
+                kind="server_error",
+                statuses=(status,),
+                times=1,
+                start=start + hours * 3600,
+                body="html",
+            )
+        )
     face = await job
     assert face.status is FaceStatus.COMPLETED
     faults = [r.fault for r in polls(emulator, job.face_id) if r.fault]
-    assert faults == ["not_yet_visible", "server_error"]
+    assert faults == ["not_yet_visible", *["server_error"] * 3]
+
+
+async def test_a_key_refused_twice_mid_wait_ends_it(stub: Stub, stub_client: TavusClient) -> None:
+    # A key revoked while the training runs: believed on the second refusal, 2 s later.
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    stub.reply(401, {"message": "Invalid access token"})
+    with pytest.raises(AuthenticationError):
+        await stub_client.faces.job("r1")
+    assert len(stub.seen) == 3
 
 
 async def test_authentication_error_stops_at_once(emulator: Emulator) -> None:

@@ -221,7 +221,10 @@ def _answer(status: int, body: object = None) -> APIStatusError:
 TRANSIENCE = [
     (_answer(503), None, True, False, True),
     (_answer(429), None, False, False, True),
-    (_answer(401), None, True, False, False),
+    (_answer(401), None, False, False, False),
+    (_answer(401), None, True, False, True),
+    (_answer(401), None, True, True, False),
+    (_answer(403), 10.0, False, False, False),
     (_answer(400, {"error": "Invalid face_id"}), 10.0, False, False, True),
     (_answer(400, {"error": "Invalid face_id"}), CREATE_LAG + 1, False, False, False),
     (_answer(400, {"error": "Invalid face_id"}), None, False, False, False),
@@ -229,7 +232,8 @@ TRANSIENCE = [
     (_answer(400, {"error": "Invalid face_id"}), None, True, True, False),
     (_answer(404), None, True, False, True),
     (_answer(404), None, True, True, False),
-    (_answer(400, {"error": "face_name is required"}), None, True, False, False),
+    (_answer(400, {"error": "face_name is required"}), None, True, True, False),
+    (_answer(408), None, False, False, True),
 ]
 
 
@@ -237,6 +241,6 @@ TRANSIENCE = [
 def test_which_failed_reads_a_wait_retries(
     exc: APIStatusError, unseen_for: float | None, seen: bool, again: bool, transient: bool
 ) -> None:
-    # An unknown id is believed at once, save just after the create (a store's lag) or, for
-    # a face read before, until a second answer says it again.
+    # A refusal is believed at once, save an unknown id just after the create (a store's
+    # lag), and any refusal about a face read before until a second read is refused too.
     assert is_transient(exc, unseen_for=unseen_for, seen=seen, again=again) is transient

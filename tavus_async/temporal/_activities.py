@@ -20,14 +20,13 @@ from tavus_async._client import TavusClient
 from tavus_async._durable import decode
 from tavus_async._errors import (
     APIConnectionError,
+    APIStatusError,
     InvalidArgumentError,
-    InvalidIdError,
-    NotFoundError,
     RateLimitError,
     TavusError,
     TrainingMayHaveStartedError,
 )
-from tavus_async._outcome import Until, is_transient, settle
+from tavus_async._outcome import Until, is_refusal, is_transient, settle
 
 from ._types import (
     CREATE_NOT_SENT,
@@ -139,9 +138,10 @@ class TavusActivities:
         after a worker died carries on from the last heartbeat's state.
 
         Raises:
-            APIError: as for any read; transient ones are retried by the workflow. An
-                unknown id for a face read before (``InvalidIdError``, ``NotFoundError``)
-                only when a second read, ``error_initial_interval`` later, says it again.
+            APIError: as for any read; transient ones are retried by the workflow. A
+                refusal (``InvalidIdError``, ``AuthenticationError``, another 4xx) about a
+                face read before only when a second read, ``error_initial_interval`` later,
+                is refused too.
             ApplicationError: of type ``FaceNotVisibleYet`` (retried), for an unknown id on
                 the first reads of a face the workflow created (a store may lag its writes),
                 until its retries have spanned ``CREATE_LAG`` (as for a wait).
@@ -153,14 +153,17 @@ class TavusActivities:
         job = self._client.faces.job(given.face_id, state=state)
         until: Until = "preview" if given.until == "preview" else "final"
         held = 0.0
-        gone_before = False
+        refused = False
         while True:
             activity.heartbeat(state)
             try:
                 result = await job.poll_once()
-            except (InvalidIdError, NotFoundError) as exc:
-                # The same rules as for a wait. Created by this workflow, never read: a store
-                # catching up with its write, timed by the retries this poll has had.
+            except APIStatusError as exc:
+                if not is_refusal(exc):
+                    raise  # 408, 429, 5xx: retried by the workflow
+                # The same rules as for a wait. Created by this workflow, never read: an
+                # unknown id is a store catching up with its write, timed by the retries
+                # this poll has had.
                 unseen_for = None
                 if job._memory.restored_unseen():
                     retried = info.current_attempt_scheduled_time - info.scheduled_time
@@ -168,13 +171,13 @@ class TavusActivities:
                 if is_transient(exc, unseen_for=unseen_for):
                     raise ApplicationError(str(exc), type=NOT_VISIBLE_YET) from exc
                 # Read before: asked once more, here, before the workflow ends on it.
-                if not is_transient(exc, seen=job._memory.seen(job.face), again=gone_before):
+                if not is_transient(exc, seen=job._memory.seen(job.face), again=refused):
                     raise
-                gone_before = True
+                refused = True
                 pause = self._client.poll_policy.error_initial_interval
                 await _heartbeating_sleep(pause / self._scale, state)
                 continue
-            gone_before = False
+            refused = False
             state = result.state
             done = settle(result.face, until) is not None
             delay = result.next_delay
