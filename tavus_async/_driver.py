@@ -213,7 +213,6 @@ class Driver(Generic[FaceT]):
         "_job",
         "_task",
         "_wake",
-        "failures",
         "hinted",
         "last_error",
         "last_polled_at",
@@ -233,8 +232,7 @@ class Driver(Generic[FaceT]):
         self.last_polled_at: float | None = None
         #: A callback came while a read was in flight: read again right after it.
         self.hinted = False
-        #: Reads failed in a row (transiently) since the last good one, and the last failure.
-        self.failures = 0
+        #: Why the last read failed, until a read succeeds.
         self.last_error: APIError | None = None
 
     def running_age(self) -> float | None:
@@ -428,15 +426,17 @@ class Driver(Generic[FaceT]):
                 self.waiters.clear()
                 return
             retry_after = getattr(exc, "retry_after", None)
-            delay = job._memory.cadence_for(policy).after_error(retry_after=retry_after)
-            self.failures += 1
+            cadence = job._memory.cadence_for(policy)
+            delay = cadence.after_error(retry_after=retry_after)
             self.last_error = exc
-            level = logging.WARNING if self.failures == FAILURES_TO_WARN else logging.INFO
+            # The fault backoff counts the failures in a row (a success resets it).
+            failures = cadence.backoffs.errors
+            level = logging.WARNING if failures == FAILURES_TO_WARN else logging.INFO
             logger.log(
                 level,
                 "polling %s failed (%d in a row: %s); next try in %.1fs",
                 self.face_id,
-                self.failures,
+                failures,
                 exc,
                 delay,
             )
@@ -444,7 +444,7 @@ class Driver(Generic[FaceT]):
             return
         now = policy.clock()
         self.last_polled_at = now
-        self.failures, self.last_error = 0, None
+        self.last_error = None
         job._accept(polled, policy)
         if self.waiters:
             # After the accept: a restored state is in use now.

@@ -229,11 +229,12 @@ class TrainFace:
                     retry_policy=_POLL_RETRY,
                 )
             except ActivityError as err:
-                kind, final = _error_type(err)
-                if not (final or kind in (_POLL_RETRY.non_retryable_error_types or ())):
-                    raise
-                # A read no retry cures (the face is gone, the key refused): the workflow's
-                # own failure, an ApplicationError of that type like its others.
+                kind, _ = _error_type(err)
+                if kind is None:
+                    raise  # a cancellation: nothing of the API's to report
+                # The poll's retries never run out, so what comes back is a read no retry
+                # cures (the face gone, the key refused): the workflow's own failure, an
+                # ApplicationError of that type like its others.
                 raise ApplicationError(str(err.cause), type=kind, non_retryable=True) from err
             self._progress = TrainingProgress(
                 phase="done" if outcome.done else "training",
