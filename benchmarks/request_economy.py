@@ -164,13 +164,16 @@ class Sizes:
     ours: int
     baseline: int
     shapes: tuple[str, ...] | None = None
-    """Only these shapes (``None``: the whole family)."""
+    """Only these shapes of the pool (``None``: all of them)."""
+    pool: tuple[Shape, ...] = FAMILY
+    """The shapes to choose from (another family: see ``held_out.py``)."""
+    policies: tuple[str, ...] = POLICIES
 
     def family(self) -> tuple[Shape, ...]:
         """The shapes measured at this size."""
         if self.shapes is None:
-            return FAMILY
-        return tuple(s for s in FAMILY if s.name in self.shapes)
+            return self.pool
+        return tuple(s for s in self.pool if s.name in self.shapes)
 
 
 FULL, QUICK = Sizes(120, 16), Sizes(4, 2)
@@ -187,7 +190,7 @@ _GOLDEN, _SILVER = (math.sqrt(5.0) - 1.0) / 2.0, math.sqrt(2.0) - 1.0
 _PICKUP = math.sqrt(3.0) - 1.0
 
 
-def _durations(seed: int, count: int) -> dict[str, list[float]]:
+def _durations(seed: int, count: int, pool: Sequence[Shape]) -> dict[str, list[float]]:
     """``count`` durations per shape, spread evenly however many of the first are used.
 
     Independent uniform draws leave the baselines noisy: a fixed 120 s poller's mean latency
@@ -198,7 +201,7 @@ def _durations(seed: int, count: int) -> dict[str, list[float]]:
     """
     draw = random.Random(seed)
     out: dict[str, list[float]] = {}
-    for shape in FAMILY:
+    for shape in pool:
         low, high = shape.hours[0] * HOUR, shape.hours[1] * HOUR
         where, phase = draw.random(), draw.random()
         durations = []
@@ -220,10 +223,12 @@ def _servers(shapes: Sequence[Shape]) -> list[list[Shape]]:
     return [group for group in groups if group]
 
 
-async def _measure(policy: str, shapes: Sequence[Shape], count: int, seed: int) -> list[Result]:
+async def _measure(
+    policy: str, shapes: Sequence[Shape], count: int, seed: int, pool: Sequence[Shape]
+) -> list[Result]:
     # The client's jitter draws from the global generator: seed it too, for a replayable run.
     random.seed(seed)
-    durations = _durations(seed, FULL.ours)
+    durations = _durations(seed, FULL.ours, pool)
     (no_date,) = {s.no_date for s in shapes}
     return await _measure_group(policy, shapes, count, durations, no_date=no_date)
 
@@ -301,7 +306,7 @@ async def _stateless(url: str, face_id: str, state: str | None) -> None:
 def measure(sizes: Sizes = FULL, *, seed: int = 1) -> list[Result]:
     """Every policy on every shape, on the same trainings."""
     results: list[Result] = []
-    for policy in POLICIES:
+    for policy in sizes.policies:
         count = sizes.baseline if policy in FIXED else sizes.ours
         # Each emulator on a loop of its own, started with it: its clock then agrees with
         # the client's wall clock, as a server's does with ours outside virtual time (one
@@ -311,7 +316,7 @@ def measure(sizes: Sizes = FULL, *, seed: int = 1) -> list[Result]:
             def run(
                 policy: str = policy, count: int = count, shapes: Sequence[Shape] = shapes
             ) -> Awaitable[list[Result]]:
-                return _measure(policy, shapes, count, seed)
+                return _measure(policy, shapes, count, seed, sizes.pool)
 
             results += run_virtual(run)
     return results
@@ -413,11 +418,11 @@ class Row:
         return not self.default[1] > self.floor * 1.05  # 5 %: the fixed pollers' own noise
 
 
-def rows(results: Sequence[Result]) -> list[Row]:
-    """One :class:`Row` per shape measured."""
+def rows(results: Sequence[Result], pool: Sequence[Shape] = FAMILY) -> list[Row]:
+    """One :class:`Row` per shape of ``pool`` measured."""
     measured = {r.shape for r in results}
     out = []
-    for shape in (s for s in FAMILY if s.name in measured):
+    for shape in (s for s in pool if s.name in measured):
         default = _means(_pick(results, shape.name, DEFAULT))
         out.append(
             Row(
@@ -446,10 +451,10 @@ HEADERS = [
 ]  # fmt: skip
 
 
-def summarise(results: Sequence[Result]) -> list[list[str]]:
+def summarise(results: Sequence[Result], pool: Sequence[Shape] = FAMILY) -> list[list[str]]:
     """Table rows: per shape, every policy side by side, and the verdicts."""
     lines = []
-    for row in rows(results):
+    for row in rows(results, pool):
         target = target_of(row.shape)
         verdict = ""
         if target is not None:

@@ -6,11 +6,15 @@ reported by ``python benchmarks/run.py``.
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
+import held_out
 import run
 from _virtual import table
 
@@ -32,3 +36,31 @@ def test_every_benchmark_runs_at_a_tiny_size() -> None:
         if row.target:
             assert row.result, row
     assert "Python" in run.machine()
+
+
+def test_the_held_out_benchmark_runs_and_names_its_verdicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tiny = ["--seed", "5", "--shapes", "2", "--trainings", "1", "--baseline", "1"]
+    assert held_out.main(tiny) == 0
+    out = capsys.readouterr().out
+    for shape in held_out.family(5, 2):
+        assert shape.name in out
+    assert "held-out family 5: 2 shapes; the floor held on" in out
+    assert "stateless" not in out  # no stateless worker measured, no columns for it
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_held_out_family_is_the_same_for_its_seed_and_every_curve_is_servable(
+    seed: int,
+) -> None:
+    family = held_out.family(seed, 12)
+    assert [s.name for s in family] == [s.name for s in held_out.family(seed, 12)]
+    assert [s.name for s in family] != [s.name for s in held_out.family(seed + 100, 12)]
+    for shape in family:
+        points = shape.scenario.points(random.Random(0))
+        times = [t for t, _ in points]
+        assert times == sorted(times), shape.name
+        assert times[0] >= 0.0, shape.name
+        assert times[-1] < 1.0, shape.name
+        assert all(0 <= p <= 100 for _, p in points), shape.name
