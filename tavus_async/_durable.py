@@ -75,6 +75,8 @@ class CadenceState:
     noise: float = 0.0
     """How far readings fall below the highest one (a fraction; see ``tavus_async._belief``)."""
     tuning: bool = False
+    restarted: bool = False
+    """Progress went well back at least once (it counts a stage since)."""
     prior: tuple[float, float] = (12470.0, 0.144)
     """The duration prior the job uses: median (s) and log-spread of its core."""
     safety_net: bool = False

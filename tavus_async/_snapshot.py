@@ -64,6 +64,7 @@ def snapshot(
         step=None if belief.step is None else round(belief.step, 1),
         noise=round(belief.noise, 4),
         tuning=belief.tuning,
+        restarted=belief.restarted,
         prior=(round(belief.prior.median, 1), round(belief.prior.spread, 4)),
         safety_net=cadence.safety_net,
     )
@@ -114,6 +115,7 @@ def restore(
     belief.step = state.step
     belief.noise = state.noise
     belief.tuning = state.tuning
+    belief.restarted = state.restarted
     cadence.attributed = state.attributed
     cadence.polls = state.polls
     cadence.backoffs.replay(ramp=state.ramp, errors=state.errors)
