@@ -150,7 +150,7 @@ class Belief:
         points.append((when, progress))
         if len(points) > KEEP_POINTS + 2:
             del points[2]
-        self.model = progress_model(points, start=self.start, now=now, noise=self.noise)
+        self.model = progress_model(points, start=self._counted_from, now=now, noise=self.noise)
         if self.model is not None:
             self.step = self.model.step
 
@@ -165,6 +165,16 @@ class Belief:
     def _on_time(self, step: float) -> bool:
         # The change came no later than the model's 90 % bound for one step.
         return self.step is None or step <= self.step * math.exp(1.28 * STEP_SPREAD)
+
+    @property
+    def _counted_from(self) -> float | None:
+        """Where progress counts from: the face's creation, unless it restarted since.
+
+        A stage's count over the face's whole age is no rate: with it, the slowest credible
+        rate placed each later stage's finish hours late (three stages from 0 to 99/100:
+        seen after 10 s for 80 requests; without it, 2.8 s for 85).
+        """
+        return None if self.restarted else self.start
 
     def check_anchor(self, now: float) -> None:
         """Let the progress observed overrule a contradicted or missing creation time
@@ -210,7 +220,7 @@ class Belief:
         """What progress predicts as of ``now``, weighed by the prior when the start is known."""
         if self.tuning:
             return None
-        model = progress_model(self.points, start=self.start, now=now, noise=self.noise)
+        model = progress_model(self.points, start=self._counted_from, now=now, noise=self.noise)
         if model is not None and self.start is not None:
             start = self.start
             model.weigh(lambda t: self.prior.pdf(t - start), now)

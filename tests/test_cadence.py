@@ -1617,3 +1617,20 @@ def test_a_restart_travels_with_the_state_and_keeps_the_told_age() -> None:
             read(c, 2400.0 + 300.0 * i, progress, offset_)
         assert c.belief.anchor.source == "server"
         assert c.start == pytest.approx(offset_ - HOUR, abs=1.0)
+
+
+def test_after_a_restart_progress_forecasts_from_the_stage_not_the_faces_age() -> None:
+    # Three even stages, each counted from 0/100 to 99/100: half-way through the last, the
+    # stage's own rate places the finish. Its count over the face's whole age is no rate
+    # (a third of the work in two and a half stages' time): it placed the finish at 6 h.
+    duration = 3.5 * HOUR
+    stage = duration / 3
+    cadence = Cadence(EXACT, PRIOR, start=0.0)
+    t = EXACT.initial_interval
+    while t < 2.5 * stage:
+        cadence.observe(t, _face(int(99 * (t % stage) / stage)), server_date=None)
+        t += cadence.after_success(t)
+    model = cadence.belief.model
+    assert cadence.belief.restarted
+    assert model is not None
+    assert model.median() == pytest.approx(duration, rel=0.1)
