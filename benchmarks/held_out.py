@@ -58,8 +58,8 @@ Points = tuple[tuple[float, int], ...]
 #: Fine enough for the emulator's steps to follow any curve drawn here.
 SAMPLES = 400
 LASTS = (99, 99, 100, 95, 90, 80, 60, 40)
-#: The table's stateless worker columns (requests, mean latency).
-STATELESS_COLUMNS = (5, 6)
+#: The table's stateless worker columns (its requests, and the mean latency after them).
+STATELESS_COLUMNS = (HEADERS.index("stateless req"), HEADERS.index("stateless req") + 1)
 
 
 def _read(level: float, last: int, grain: int) -> int:

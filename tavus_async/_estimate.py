@@ -9,8 +9,8 @@ change is dated at the midpoint between the poll that saw it and the one before.
 * its median is the remaining work at the *slowest* credible rate. The rates are: since
   progress first moved, since creation (when known, and progress has not gone back to 0
   since: a new stage's count is no rate over the face's age), and over the recent past
-  (20 minutes or a quarter of the span). Trainings that slow down near the end are common; ones that
-  speed up are seen late but cheaply;
+  (20 minutes or a quarter of the span). Trainings that slow down near the end are common;
+  ones that speed up are seen late but cheaply;
 * the model keeps a record of its own predictions: for each change, the slowest rate seen
   before it against the rate that came. When progress has come slower than predicted, and
   surely so (the recent mean shortfall, less ``RECORD_Z`` standard errors, so that uneven or

@@ -93,6 +93,24 @@ async def _await_sampling(job: TrainingJob[Face], every: float, sample: Callable
             await watcher
 
 
+async def _resumed_ages(emulator: Emulator, name: str) -> tuple[str, list[tuple[float, float]]]:
+    """Create a face named ``name``, resume it an hour later from another client, and
+    await it: its id, and ``(emulator time, job.age)`` every ten minutes meanwhile."""
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
+        created = await creator.faces.create(train_video_url=VIDEO, face_name=name)
+    await asyncio.sleep(HOUR)
+    ages: list[tuple[float, float]] = []
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+        job = client.faces.job(created.face_id)
+
+        def sample() -> None:
+            if job.age is not None:
+                ages.append((emulator.now(), job.age))
+
+        await _await_sampling(job, 600.0, sample)
+    return created.face_id, ages
+
+
 #: Ten trainings of 2.9 to 4.1 hours, offset so that a fixed 120 s poller's latencies are
 #: spread evenly from 6 to 114 s: the 60 s it averages over random phases, not a lucky
 #: alignment of its grid with the finishes.
@@ -364,24 +382,13 @@ async def test_a_created_at_hours_off_is_noticed(emulator: Emulator) -> None:
     emulator.add_rule(
         Rule(name_contains="tz", scenario=Scenario(curve="linear", created_at_skew=-5 * HOUR))
     )
-    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
-        created = await creator.faces.create(train_video_url=VIDEO, face_name="tz")
-    await asyncio.sleep(HOUR)
-    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
-        job = client.faces.job(created.face_id)
-        ages = []
-
-        def sample() -> None:
-            if job.age is not None:
-                ages.append((emulator.now(), job.age))
-
-        await _await_sampling(job, 600.0, sample)
+    face_id, ages = await _resumed_ages(emulator, "tz")
     # The server's word (six hours at the resume) is dropped within minutes: progress and
     # the time the training keeps running both contradict it. The face was created at
     # emulated time 0, so its true age is the emulator's clock.
     assert len(ages) > 10
     assert all(abs(age - now) < 0.5 * HOUR for now, age in ages)
-    finished = emulator.finish_time(created.face_id)
+    finished = emulator.finish_time(face_id)
     assert finished is not None
     assert emulator.now() - finished <= 60.0
 
@@ -397,18 +404,7 @@ async def test_progress_that_climbs_from_0_again_is_not_read_as_the_faces_age(
         (0.69 + 0.31 * i / 60, i) for i in range(60)
     ]
     emulator.add_rule(Rule(name_contains="stages", scenario=Scenario(curve=stages)))
-    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
-        created = await creator.faces.create(train_video_url=VIDEO, face_name="stages")
-    await asyncio.sleep(HOUR)
-    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
-        job = client.faces.job(created.face_id)
-        ages = []
-
-        def sample() -> None:
-            if job.age is not None:
-                ages.append((emulator.now(), job.age))
-
-        await _await_sampling(job, 600.0, sample)
+    _, ages = await _resumed_ages(emulator, "stages")
     # Created at emulated time 0: the true age is the emulator's clock, stages or not.
     assert [now for now, _ in ages if now > 0.69 * 3.5 * HOUR], "no sample after the restart"
     assert all(abs(age - now) < 0.1 * HOUR for now, age in ages)
