@@ -139,6 +139,9 @@ FAMILY: tuple[Shape, ...] = (
     # theirs over it): the shortest are seen later, the longest cost more.
     *(Shape(f"{n} {h:g} h", _curve(n), SWEEP, hours=_around(h), alone=True)
       for n in ("silent", "stall_last", "realistic") for h in (2.8, 4.2)),
+    # From the held-out families' misses: a forecast step that never comes.
+    Shape("holds_90_30", _curve("holds_90_30"), HARD, alone=True),
+    Shape("holds_90_20", _curve("holds_90_20"), HARD, alone=True),
 )  # fmt: skip
 
 

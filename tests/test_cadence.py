@@ -35,7 +35,7 @@ from tavus_async._anchor import Anchor
 from tavus_async._belief import Belief
 from tavus_async._cadence import FREE_READS, Cadence
 from tavus_async._durable import decode, encode
-from tavus_async._estimate import progress_model, slowdown
+from tavus_async._estimate import PATIENCE, progress_model, slowdown
 from tavus_async._hub import JobHub
 from tavus_async._policies import MAX_PAUSE, loop_clock
 from tavus_async._pricing import INSURANCE, WINDOW_CAP, WINDOW_EDGES
@@ -160,7 +160,7 @@ async def _family(
         *("silent", "stall_last", "hundred_early", "early_done", "asymptote"),
         *("sigmoid", "ease_out", "stages", "stops_at_90"),
         *("coarse", "jump_finish", "stuck_low", "random", "deciles"),
-        *("deciles_99", "twentieths_99", "fifths_99", "done_at_80"),
+        *("deciles_99", "twentieths_99", "fifths_99", "done_at_80", "holds_90_30"),
     ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
@@ -1182,6 +1182,50 @@ def test_a_stall_never_thins_the_expected_window() -> None:
     assert model is not None
     assert model.stretched
     assert stalled.after_success(t) <= silent.after_success(t) * 1.02
+
+
+def _held(cadence: Cadence, *, steps: int, every: float, until: float) -> list[float]:
+    """Ten points every ``every`` seconds for ``steps`` steps, then the value held to
+    ``until``, read each minute: the progress model's weight at each read of the hold."""
+    weights, t = [], 0.0
+    held_from = steps * every
+    while t < until:
+        cadence.observe(t, _face(10 * min(steps, int(t / every))), server_date=None)
+        cadence.after_success(t)
+        if t > held_from:
+            weights.append(cadence.belief.mixture(t, commit=False)[1])
+        t += 60.0
+    return weights
+
+
+@pytest.mark.parametrize("every", [0.7 * 3.5 * HOUR / 9, 0.8 * 3.5 * HOUR / 9, 600.0, 300.0])
+def test_a_forecast_step_that_does_not_come_is_given_up(every: float) -> None:
+    # Nine even steps of ten points, then 90/100 held: one more step is forecast and none
+    # comes. Past the step's 90th percentile and the patience (a tenth of the prior's
+    # median), the forecast has failed and the prior alone places the finish: the hold is
+    # read as silent progress would be (holds of 25 to 70 minutes after climbs to 90/100
+    # otherwise cost up to 13 % more than a fixed 120 s poller). Before both, even a short
+    # step's forecast keeps its weight: final plateaus a few steps long are common, and
+    # watched closely. (A stall with more steps left is the stall rule's: its forecast
+    # grows with it.)
+    steps = 9
+    until = steps * every + max(3.0 * every, 1.2 * PRIOR.median * PATIENCE)
+    cadence = Cadence(EXACT, PRIOR, start=0.0)
+    weights = _held(cadence, steps=steps, every=every, until=until)
+    patience = PATIENCE * PRIOR.median
+    before = weights[: int((patience - 60.0) / 60.0)]
+    assert before
+    assert all(w > 0.0 for w in before)
+    assert weights[-1] == 0.0
+    silent = Cadence(EXACT, PRIOR, start=0.0)
+    silent.observe(until, _face(0), server_date=None)
+    for _ in range(12):  # past the ramp
+        silent.after_success(until)
+    assert cadence.after_success(until) == pytest.approx(silent.after_success(until), rel=0.02)
+    assert cadence.eta(until) == pytest.approx(silent.eta(until), rel=0.02)
+    # Progress moving again is heard again.
+    cadence.observe(until + 60.0, _face(10 * steps + 5), server_date=None)
+    assert cadence.belief.mixture(until + 60.0, commit=False)[1] > 0.0
 
 
 def test_one_hundred_percent_while_training_is_the_last_step_believed_less() -> None:
