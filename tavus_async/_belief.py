@@ -151,9 +151,7 @@ class Belief:
         points.append((when, progress))
         if len(points) > KEEP_POINTS + 2:
             del points[2]
-        self.model = progress_model(
-            points, start=self._counted_from, now=now, noise=self.noise, patience=self.patience
-        )
+        self.model = self._unweighed(now)
         if self.model is not None:
             self.step = self.model.step
 
@@ -232,13 +230,17 @@ class Belief:
             SHARE * prior.pdf(t - claim) + u * prior.residual_pdf(r),
         )
 
+    def _unweighed(self, now: float) -> ProgressModel | None:
+        """What progress alone predicts as of ``now``, before the prior is weighed in."""
+        return progress_model(
+            self.points, start=self._counted_from, now=now, noise=self.noise, patience=self.patience
+        )
+
     def progress_model(self, now: float) -> ProgressModel | None:
         """What progress predicts as of ``now``, weighed by the prior when the start is known."""
         if self.tuning:
             return None
-        model = progress_model(
-            self.points, start=self._counted_from, now=now, noise=self.noise, patience=self.patience
-        )
+        model = self._unweighed(now)
         if model is not None and self.start is not None:
             start = self.start
             model.weigh(lambda t: self.prior.pdf(t - start), now)

@@ -307,9 +307,9 @@ def progress_model(
     late = slowdown(points, start)
     step_spread = _step_spread(points, rates)
     spread = math.sqrt(KAPPA * KAPPA + step_spread * step_spread / steps_left)
-    # The step as long as the forecast allowed and the patience: the forecast failed.
-    forecast = median * late * math.exp(OVERDUE_SPREADS * spread)
-    overdue = now - last_t - catch_up > max(forecast, patience)
+    # The step has lasted past its forecast's 90th percentile and the patience: failed.
+    p90 = median * late * math.exp(OVERDUE_SPREADS * spread)
+    overdue = now - last_t - catch_up > max(p90, patience)
     return ProgressModel(
         last_t,
         LogNormal(math.log(median * late), spread),
