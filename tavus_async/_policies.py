@@ -231,8 +231,9 @@ class PollPolicy:
 
     initial_interval: float = attrs.field(default=5.0, validator=_positive)
     """Delay before the first poll, in seconds."""
-    max_interval: float = attrs.field(default=300.0, validator=_positive)
-    """Plateau: the longest delay between polls, in seconds."""
+    max_interval: float = attrs.field(default=360.0, validator=_positive)
+    """Plateau: the longest delay between polls, in seconds (the failure watch: a training
+    that fails mid-way is seen after half of it on average)."""
     min_interval: float = attrs.field(default=5.0, validator=_positive)
     """Densest polling, near the estimated finish, in seconds."""
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
@@ -243,7 +244,7 @@ class PollPolicy:
     """How long trainings usually take, ``(low, high)`` in seconds (Tavus documents 3-4 h):
     the central range of the duration prior. The client refines it from trainings it watches
     finish (see ``learn_duration``)."""
-    finish_interval: float = attrs.field(default=23.0, validator=_positive)
+    finish_interval: float = attrs.field(default=22.0, validator=_positive)
     """Spacing of polls, in seconds, where progress expects the finish within about ten
     minutes. Lower: earlier detection, more requests."""
     window_interval: float = attrs.field(default=85.0, validator=_positive)

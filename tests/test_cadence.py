@@ -338,12 +338,14 @@ async def test_silent_progress_follows_the_duration_prior(emulator: Emulator) ->
 async def test_trainings_all_of_one_length_at_the_window_start_are_seen_within_a_minute(
     curve: str,
 ) -> None:
-    # Ten trainings of 2.8 h (12 s apart: a fixed poller's phases spread), silent or on
-    # 99/100 from 60 %, nothing learned: the prior's hazard is low at its window's start, and
-    # the square-root rule alone read them every 2.5-3 minutes there (72 and 75.5 s over the
-    # benchmark's 120). The window's cap reads them at least every 110 s: within a fixed
-    # 120 s poller's minute, for fewer requests.
-    durations = [2.8 * HOUR + 12.0 * k for k in range(10)]
+    # Ten trainings of 2.75 to 2.84 h (36 s apart: a fixed poller's phases spread evenly,
+    # and ours over three of its periods; all within two minutes of one length had our
+    # mean move by 7 s with the phase alone), silent or on 99/100 from 60 %, nothing
+    # learned: the prior's hazard is low at its window's start, and the square-root rule
+    # alone read them every 2.5-3 minutes there (72 and 75.5 s over the benchmark's 120).
+    # The window's cap reads them at least every 110 s: within a fixed 120 s poller's
+    # minute, for fewer requests.
+    durations = [2.75 * HOUR + 36.0 * k for k in range(10)]
     policy = PollPolicy(learn_duration=False)
     ours_requests, ours_latency = await _family(
         curve, policy, seeds=(11, 12, 13), durations=durations
@@ -1018,11 +1020,13 @@ def test_the_window_is_read_at_least_every_window_cap_times_window_interval() ->
 def test_silent_trainings_of_one_length_anywhere_in_the_window_beat_a_fixed_120_s_poller(
     hours: float,
 ) -> None:
-    # Thirty silent trainings of one length (8 s apart: a fixed poller's phases spread),
-    # anywhere from the window's start to its end, nothing learned: seen within a minute on
-    # average, for no more requests than a fixed 120 s poller. (Over 31 lengths 3 minutes
-    # apart, the worst was 58 s; without the window's cap, 87 s at 2.75 h.)
-    durations = [hours * HOUR + 8.0 * k for k in range(30)]
+    # Sixty silent trainings of one length (12 s apart: over twelve minutes, both a fixed
+    # poller's phases and ours spread; thirty 8 s apart averaged over 2.2 of our periods,
+    # and their mean moved by 15 s with the phase), anywhere from the window's start to its
+    # end, nothing learned: seen within a minute on average, for no more requests than a
+    # fixed 120 s poller. (Over ten lengths and three jitter seeds, the worst was 58.5 s;
+    # without the window's cap, 87 s at 2.75 h.)
+    durations = [hours * HOUR + 12.0 * k for k in range(60)]
     requests, latency = _waits([], durations)
     assert latency <= 60.0
     assert requests <= statistics.fmean(durations) / 120.0 + 1.0

@@ -421,7 +421,7 @@ def test_timeout_on_create_means_wait(emu: str) -> None:
 @pytest.mark.parametrize("expect", [None, "50m-70m"])
 def test_expect_watches_the_range_given(emu: str, expect: str | None) -> None:
     # A silent one-hour training: the documented 3-4 h put the closest watch far later, and
-    # its last twenty minutes are read at the failure watch's pace (a read every 5 minutes);
+    # its last twenty minutes are read at the failure watch's pace (a read every 6 minutes);
     # told "50m-70m", the CLI reads them at the window's (about one every 2 minutes here,
     # where a real millisecond is 20 emulated seconds).
     _control(emu, "/_emulator/rules", {"name_contains": "quick",
