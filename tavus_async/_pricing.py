@@ -90,8 +90,9 @@ REFERENCE_HAZARD = 1.0 / 600.0
 #: Least density, as a share of the density the prior alone asks for.
 INSURANCE = 0.8
 #: The most insurance, for progress that has come much slower than it predicted: all of the
-#: prior's density (at 0.8, a curve creeping towards 98/100 was seen a quarter later than
-#: silent progress; in simulation, 47 s against 42 s with all of it, for one request more).
+#: prior's density (capped at 0.8, a curve creeping towards 98/100 was seen a quarter later
+#: than silent progress; in simulation, 47 s against 42 s with all of it, for one request
+#: more).
 DOUBTFUL_INSURANCE = 1.0
 #: Progress that has come ``s`` times slower than it predicted costs ``s`` to this power.
 DOUBT_PRICE = 3.0
