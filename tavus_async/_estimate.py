@@ -77,7 +77,7 @@ model's weight starts at ``n / (n + 2)`` after ``n`` changes (at most 0.9). It i
   forgiven.
 
 The prior keeps at least ``PRIOR_FLOOR`` of the weight, whatever progress says. And a
-forecast whose step has lasted past its 90th percentile and the *patience* (a tenth of the
+forecast whose step has lasted past its 84th percentile and the *patience* (a tenth of the
 prior's median: 21 minutes for the documented 3-4 h) has failed: its weight is 0 until
 progress moves again. A log-normal's tail says "soon" for long after its median (at five
 times a forecast of one step, the evidence had taken only two thirds of its weight), and
@@ -122,9 +122,9 @@ MIN_STEP_SPREAD = 0.45
 REGULAR_STEPS = 6
 #: A stalled step of length τ implies at least this many τ per remaining step.
 STALL = 1.5
-#: A step is overdue once it has lasted past its forecast's 90th percentile (this many
-#: log-spreads past its median)...
-OVERDUE_SPREADS = 1.28
+#: A step is overdue once it has lasted past its forecast's 84th percentile (one log-spread
+#: past its median)...
+OVERDUE_SPREADS = 1.0
 #: ...and this share of the prior's median (a tenth: 21 minutes for the documented 3-4 h).
 PATIENCE = 0.1
 #: The first point whose change is judged against the rate predicted before it.
@@ -307,9 +307,9 @@ def progress_model(
     late = slowdown(points, start)
     step_spread = _step_spread(points, rates)
     spread = math.sqrt(KAPPA * KAPPA + step_spread * step_spread / steps_left)
-    # The step has lasted past its forecast's 90th percentile and the patience: failed.
-    p90 = median * late * math.exp(OVERDUE_SPREADS * spread)
-    overdue = now - last_t - catch_up > max(p90, patience)
+    # The step has lasted past its forecast's 84th percentile and the patience: failed.
+    p84 = median * late * math.exp(OVERDUE_SPREADS * spread)
+    overdue = now - last_t - catch_up > max(p84, patience)
     return ProgressModel(
         last_t,
         LogNormal(math.log(median * late), spread),

@@ -1205,7 +1205,7 @@ def _held(cadence: Cadence, *, steps: int, every: float, until: float) -> list[f
 @pytest.mark.parametrize("every", [0.7 * 3.5 * HOUR / 9, 0.8 * 3.5 * HOUR / 9, 600.0, 300.0])
 def test_a_forecast_step_that_does_not_come_is_given_up(every: float) -> None:
     # Nine even steps of ten points, then 90/100 held: one more step is forecast and none
-    # comes. Past the step's 90th percentile and the patience (a tenth of the prior's
+    # comes. Past the step's 84th percentile and the patience (a tenth of the prior's
     # median), the forecast has failed and the prior alone places the finish: the hold is
     # read as silent progress would be (holds of 25 to 70 minutes after climbs to 90/100
     # otherwise cost up to 13 % more than a fixed 120 s poller). Before both, even a short
