@@ -307,9 +307,10 @@ def progress_model(
     late = slowdown(points, start)
     step_spread = _step_spread(points, rates)
     spread = math.sqrt(KAPPA * KAPPA + step_spread * step_spread / steps_left)
-    # The step has lasted past its forecast's 84th percentile and the patience: failed.
-    p84 = median * late * math.exp(OVERDUE_SPREADS * spread)
-    overdue = now - last_t - catch_up > max(p84, patience)
+    # The step has lasted past its forecast's percentile (OVERDUE_SPREADS) and the
+    # patience: failed.
+    due_by = median * late * math.exp(OVERDUE_SPREADS * spread)
+    overdue = now - last_t - catch_up > max(due_by, patience)
     return ProgressModel(
         last_t,
         LogNormal(math.log(median * late), spread),
