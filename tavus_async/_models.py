@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 from typing import Any
 
@@ -138,7 +139,7 @@ def _parse_progress(text: str | None) -> float | None:
         denominator = float(total) if sep else 100.0
     except ValueError:
         return _count_in_text(text)
-    if denominator <= 0 or numerator != numerator:  # NaN check without math import
+    if not _counts(numerator, denominator):
         return None
     return min(max(numerator / denominator, 0.0), 1.0)
 
@@ -151,9 +152,16 @@ def _count_in_text(text: str) -> float | None:
         return None
     done, total = found[0]
     numerator, denominator = float(done), float(total) if total else 100.0
-    if denominator <= 0.0 or numerator > denominator:
+    if not _counts(numerator, denominator) or numerator > denominator:
         return None
     return numerator / denominator
+
+
+def _counts(numerator: float, denominator: float) -> bool:
+    """Whether two numbers read from a progress text can be a count: finite (``inf`` or
+    ``nan`` on either side, or 400 nines, is garbage, and ``inf/inf`` divides to NaN) and
+    out of a positive total."""
+    return math.isfinite(numerator) and math.isfinite(denominator) and denominator > 0.0
 
 
 @attrs.frozen(kw_only=True)

@@ -139,9 +139,28 @@ def test_progress_parsing_never_raises(text: str | None, expected: float | None)
 @given(text=st.text() | st.from_regex(r"[a-z ]{0,8}\d{1,4}(\.\d)? ?(/|of|%) ?\d{0,4}[ a-z()]{0,8}"))
 @example(text="1e400")
 @example(text="nan/100")
+@example(text="inf/inf")  # found: NaN, outside every range
+@example(text="100/nan")
 def test_any_progress_text_reads_as_a_fraction_or_nothing(text: str) -> None:
     progress = Face(face_id="r1", status=FaceStatus.STARTED, training_progress=text).progress
     assert progress is None or 0.0 <= progress <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "inf",
+        "inf/inf",
+        "100/nan",
+        "1e400/100",
+        "50/inf",
+        "-inf%",
+        f"step {'9' * 400} of {'9' * 400}",
+    ],
+)
+def test_a_count_that_is_no_finite_number_is_no_progress(text: str) -> None:
+    # Not "complete" (inf clamped to 1) nor "not started" (50/inf): garbage says nothing.
+    assert Face(face_id="r1", status=FaceStatus.STARTED, training_progress=text).progress is None
 
 
 @pytest.mark.parametrize(
