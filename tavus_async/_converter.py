@@ -5,7 +5,8 @@ Policy lives in hooks, once:
 * **Lenient in what we receive.** Unknown keys are ignored; unknown status strings are kept
   (open enums); replica-era field names are accepted wherever a model declares them as
   aliases; dates arrive in several shapes (ISO 8601 with ``Z`` or an offset or none, any
-  fraction length, a space instead of ``T``, epoch seconds, HTTP dates).
+  fraction length, a space instead of ``T``, epoch seconds (numbers or digit strings),
+  HTTP dates).
 * **Strict about types.** A string field that receives a number, or an object that is a
   list, is an error, not a silent ``str(…)``: garbage becomes a
   :class:`~tavus_async.ResponseValidationError` naming the field path.
@@ -54,6 +55,8 @@ _ISO = re.compile(
     r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
+_EPOCH = re.compile(r"^\s*\d{9,}(?:\.\d+)?\s*$")
+
 
 def parse_datetime(value: Any) -> dt.datetime:
     """Parse a timestamp from the API into an aware datetime (UTC if no zone is given).
@@ -65,6 +68,9 @@ def parse_datetime(value: Any) -> dt.datetime:
     if isinstance(value, bool):
         msg = f"expected a date string, got {value!r}"
         raise TypeError(msg)
+    if isinstance(value, str) and _EPOCH.match(value):
+        # Epoch seconds sent as a string: nine digits or more (a bare year is no timestamp).
+        value = float(value)
     if isinstance(value, (int, float)):
         # Epoch seconds; values this large can only be milliseconds.
         seconds = value / 1000 if value > 1e11 else value

@@ -263,6 +263,8 @@ def test_numeric_progress_reads_as_percent() -> None:
         ("Wed, 24 Jan 2024 07:14:03 GMT", utc(2024, 1, 24, 7, 14, 3)),
         (1706080443, utc(2024, 1, 24, 7, 14, 3)),
         (1706080443000, utc(2024, 1, 24, 7, 14, 3)),
+        ("1706080443", utc(2024, 1, 24, 7, 14, 3)),
+        (" 1706080443000 ", utc(2024, 1, 24, 7, 14, 3)),
     ],
 )
 def test_dates_in_several_shapes_become_aware_utc(value: Any, expected: dt.datetime) -> None:
