@@ -61,6 +61,9 @@ USER_AGENT = (
 )
 
 _CONSTANT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+#: Most of a response body read: Tavus's are kilobytes (a page of 100 faces, tens of them).
+#: A server that sends more is broken, and is not let to fill the memory with it.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 class Secret:
@@ -333,7 +336,7 @@ class HTTPSession:
         hops = 0
         while True:
             shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-            status, reason, resp_headers, raw = await self._exchange(
+            status, reason, resp_headers, raw, cut = await self._exchange(
                 session, method, url, shown, query, body
             )
             is_json, data = decode_body(raw)
@@ -350,6 +353,16 @@ class HTTPSession:
         if not 200 <= status < 300:
             raise error_from_response(
                 status, resp_headers, data, method=method, url=shown, reason=reason
+            )
+        if cut:
+            msg = "response body too large"
+            raise ResponseValidationError(
+                msg,
+                method=method,
+                url=shown,
+                status=status,
+                errors=[f"more than {MAX_RESPONSE_BYTES} bytes"],
+                body=data,
             )
         if expect_json and not is_json:
             msg = "response body is not JSON"
@@ -378,8 +391,9 @@ class HTTPSession:
         shown: str,
         query: dict[str, str],
         body: bytes | None,
-    ) -> tuple[int, str, Mapping[str, str], bytes]:
-        """One request and its whole response: status, reason, headers and body bytes."""
+    ) -> tuple[int, str, Mapping[str, str], bytes, bool]:
+        """One request and its response: status, reason, headers, body bytes (at most
+        :data:`MAX_RESPONSE_BYTES` of them) and whether the body was longer."""
         headers = self._headers if body is None else self._json_headers
         self.count()
         try:
@@ -392,7 +406,8 @@ class HTTPSession:
                 allow_redirects=False,
                 **self._per_request,
             ) as resp:
-                return resp.status, resp.reason or "", resp.headers, await resp.read()
+                raw, cut = await _read_body(resp)
+                return resp.status, resp.reason or "", resp.headers, raw, cut
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Raised while connecting: nothing of the request was written.
             msg = f"could not connect to {self.base_url}: {_describe(exc)}"
@@ -403,6 +418,22 @@ class HTTPSession:
         except (aiohttp.ClientError, OSError) as exc:
             msg = f"connection failed: {_describe(exc)}"
             raise APIConnectionError(msg, method=method, url=shown) from exc
+
+
+async def _read_body(resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+    """The body, at most :data:`MAX_RESPONSE_BYTES` of it, and whether there was more."""
+    declared = resp.content_length
+    if declared is not None and declared <= MAX_RESPONSE_BYTES:
+        return await resp.read(), False  # the common case: framed, and small
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            # Leaving the rest unread closes the connection instead of reusing it.
+            return b"".join(chunks)[:MAX_RESPONSE_BYTES], True
+    return b"".join(chunks), False
 
 
 class _Derived(HTTPSession):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -31,7 +32,7 @@ from tavus_async import (
     TrainingMayHaveStartedError,
     UnprocessableEntityError,
 )
-from tavus_async._http import USER_AGENT
+from tavus_async._http import MAX_RESPONSE_BYTES, USER_AGENT
 from tavus_async._version import __version__
 from tavus_async.emulator import Emulator, Fault, Rule, Scenario
 
@@ -257,6 +258,50 @@ async def test_non_json_2xx_is_a_validation_error(stub: Stub, stub_client: Tavus
         await stub_client.faces.get("r1")
     assert info.value.body == "<html>OK</html>"
     assert info.value.status == 200
+
+
+def _oversized(status: int, *, framed: bool) -> Any:
+    """A handler answering with a body past the client's cap, framed by a Content-Length
+    or streamed in chunks without one."""
+    size = MAX_RESPONSE_BYTES + 1024 * 1024
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if framed:
+            return web.Response(status=status, body=b"x" * size)
+        response = web.StreamResponse(status=status)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the client stops reading: it may hang up
+            for _ in range(size // (1024 * 1024)):
+                await response.write(b"x" * 1024 * 1024)
+            await response.write_eof()
+        return response
+
+    return handler
+
+
+@pytest.mark.parametrize("framed", [True, False])
+async def test_a_body_past_the_cap_is_a_validation_error_not_a_memory_bill(
+    stub: Stub, stub_client: TavusClient, framed: bool
+) -> None:
+    stub.handler = _oversized(200, framed=framed)
+    with pytest.raises(ResponseValidationError, match="too large") as info:
+        await stub_client.faces.get("r1")
+    assert info.value.status == 200
+    assert len(str(info.value.body)) <= 1000  # a snippet, not the body
+    # The connection is not reused half-read: the next request is answered normally.
+    stub.handler = None
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    assert (await stub_client.faces.get("r1")).face_id == "r1"
+
+
+async def test_an_error_status_with_a_body_past_the_cap_keeps_its_status(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    stub.handler = _oversized(404, framed=False)
+    with pytest.raises(APIStatusError) as info:
+        await stub_client.faces.get("r1")
+    assert info.value.status == 404
+    assert len(str(info.value)) <= 1000
 
 
 async def test_a_json_body_behind_a_byte_order_mark_is_read(
