@@ -354,25 +354,14 @@ class HTTPSession:
             raise error_from_response(
                 status, resp_headers, data, method=method, url=shown, reason=reason
             )
-        if cut:
-            msg = "response body too large"
-            raise ResponseValidationError(
-                msg,
-                method=method,
-                url=shown,
-                status=status,
-                errors=[f"more than {MAX_RESPONSE_BYTES} bytes"],
-                body=data,
+        if cut or (expect_json and not is_json):
+            msg, problem = (
+                ("response body too large", f"more than {MAX_RESPONSE_BYTES} bytes")
+                if cut
+                else ("response body is not JSON", f"expected JSON, got text {data!r}")
             )
-        if expect_json and not is_json:
-            msg = "response body is not JSON"
             raise ResponseValidationError(
-                msg,
-                method=method,
-                url=shown,
-                status=status,
-                errors=[f"expected JSON, got text {data!r}"],
-                body=data,
+                msg, method=method, url=shown, status=status, errors=[problem], body=data
             )
         return Response(
             status=status,
