@@ -412,8 +412,13 @@ class HTTPSession:
 async def _read_body(resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     """The body, at most :data:`MAX_RESPONSE_BYTES` of it, and whether there was more."""
     declared = resp.content_length
-    if declared is not None and declared <= MAX_RESPONSE_BYTES:
-        return await resp.read(), False  # the common case: framed, and small
+    # A compressed body's length says nothing of what it inflates to.
+    if (
+        declared is not None
+        and declared <= MAX_RESPONSE_BYTES
+        and not resp.headers.get("Content-Encoding")
+    ):
+        return await resp.read(), False  # the common case: framed, plain, and small
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gzip
 import json
 import logging
 import socket
@@ -260,7 +261,7 @@ async def test_non_json_2xx_is_a_validation_error(stub: Stub, stub_client: Tavus
     assert info.value.status == 200
 
 
-def _oversized(status: int, *, framed: bool) -> Any:
+def _oversized(status: int, *, framed: bool, gzipped: bool = False) -> Any:
     """A handler answering with a body past the client's cap, framed by a Content-Length
     or streamed in chunks without one."""
     size = MAX_RESPONSE_BYTES + 1024 * 1024
@@ -268,6 +269,9 @@ def _oversized(status: int, *, framed: bool) -> Any:
     async def handler(request: web.Request) -> web.StreamResponse:
         if framed:
             return web.Response(status=status, body=b"x" * size)
+        if gzipped:  # 17 MiB in a few kilobytes: its Content-Length is no bound
+            body = gzip.compress(b"x" * size)
+            return web.Response(status=status, body=body, headers={"Content-Encoding": "gzip"})
         response = web.StreamResponse(status=status)
         await response.prepare(request)
         with contextlib.suppress(ConnectionError):  # the client stops reading: it may hang up
@@ -279,11 +283,11 @@ def _oversized(status: int, *, framed: bool) -> Any:
     return handler
 
 
-@pytest.mark.parametrize("framed", [True, False])
+@pytest.mark.parametrize(("framed", "gzipped"), [(True, False), (False, False), (False, True)])
 async def test_a_body_past_the_cap_is_a_validation_error_not_a_memory_bill(
-    stub: Stub, stub_client: TavusClient, framed: bool
+    stub: Stub, stub_client: TavusClient, framed: bool, gzipped: bool
 ) -> None:
-    stub.handler = _oversized(200, framed=framed)
+    stub.handler = _oversized(200, framed=framed, gzipped=gzipped)
     with pytest.raises(ResponseValidationError, match="too large") as info:
         await stub_client.faces.get("r1")
     assert info.value.status == 200
