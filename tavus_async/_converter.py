@@ -235,6 +235,8 @@ def _structure_tags(value: Any, _type: Any) -> tuple[str, ...]:
 
 #: Required keys by model class (see :func:`_required`), computed once.
 _REQUIRED: dict[type[Any], frozenset[str]] = {}
+#: Spellings by model class and field (see :func:`_spellings`), computed once.
+_SPELLINGS: dict[tuple[type[Any], str], tuple[str, ...]] = {}
 
 
 def _alias_map(cls: type[Any]) -> dict[str, tuple[str, ...]]:
@@ -243,7 +245,10 @@ def _alias_map(cls: type[Any]) -> dict[str, tuple[str, ...]]:
 
 def _spellings(cls: type[Any], field_name: str) -> tuple[str, ...]:
     """Every key under which ``field_name`` of ``cls`` may arrive: its name and aliases."""
-    return (field_name, *_alias_map(cls).get(field_name, ()))
+    keys = _SPELLINGS.get((cls, field_name))
+    if keys is None:  # once per field: every face read asks for its id's
+        keys = _SPELLINGS[cls, field_name] = (field_name, *_alias_map(cls).get(field_name, ()))
+    return keys
 
 
 def _required(cls: type[Any]) -> frozenset[str]:
@@ -275,11 +280,13 @@ def _with_known(data: Any, cls: type[Any], known: Mapping[str, Any]) -> Any:
     if not isinstance(data, Mapping):
         return data
     value = _unwrap(data, cls)
-    missing = {
-        name: known[name]
-        for name in known
-        if not any(key in value for key in _spellings(cls, name))
-    }
+    missing: dict[str, Any] = {}
+    for name, known_value in known.items():  # a loop, not any(): this runs on every read
+        for key in _spellings(cls, name):
+            if key in value:
+                break
+        else:
+            missing[name] = known_value
     return {**value, **missing} if missing else data
 
 

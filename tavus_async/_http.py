@@ -395,7 +395,16 @@ class HTTPSession:
                 allow_redirects=False,
                 **self._per_request,
             ) as resp:
-                raw, cut = await _read_body(resp)
+                declared = resp.content_length
+                # A compressed body's length says nothing of what it inflates to.
+                if (
+                    declared is not None
+                    and declared <= MAX_RESPONSE_BYTES
+                    and not resp.headers.get("Content-Encoding")
+                ):
+                    raw, cut = await resp.read(), False  # the common case: framed, plain, small
+                else:
+                    raw, cut = await _read_capped(resp)
                 return resp.status, resp.reason or "", resp.headers, raw, cut
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Raised while connecting: nothing of the request was written.
@@ -409,16 +418,8 @@ class HTTPSession:
             raise APIConnectionError(msg, method=method, url=shown) from exc
 
 
-async def _read_body(resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+async def _read_capped(resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     """The body, at most :data:`MAX_RESPONSE_BYTES` of it, and whether there was more."""
-    declared = resp.content_length
-    # A compressed body's length says nothing of what it inflates to.
-    if (
-        declared is not None
-        and declared <= MAX_RESPONSE_BYTES
-        and not resp.headers.get("Content-Encoding")
-    ):
-        return await resp.read(), False  # the common case: framed, plain, and small
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):

@@ -7,6 +7,7 @@ I/O. Keeping these pure means every status, header and body case is a table test
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email.utils
 import json
@@ -70,6 +71,9 @@ def snippet(text: str, limit: int = BODY_SNIPPET_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
 
+_BOM = codecs.BOM_UTF8
+
+
 def decode_body(raw: bytes) -> tuple[bool, Any]:
     """Decode a response body: ``(True, json_value)`` or ``(False, text_snippet)``.
 
@@ -77,7 +81,9 @@ def decode_body(raw: bytes) -> tuple[bool, Any]:
     An empty body is ``(True, None)``; a UTF-8 byte-order mark before the JSON is skipped
     (some servers write one; RFC 8259 lets a parser ignore it).
     """
-    text = raw.decode("utf-8-sig", errors="replace")
+    if raw.startswith(_BOM):  # (the "utf-8-sig" codec does the same, in Python, slower)
+        raw = raw[len(_BOM) :]
+    text = raw.decode("utf-8", errors="replace")
     if not text or text.isspace():
         return True, None
     try:
