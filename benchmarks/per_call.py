@@ -83,7 +83,7 @@ async def _serve() -> None:  # pragma: no cover - runs in the server process
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # started, so bound
     print(port, flush=True)
     await asyncio.Event().wait()
 
@@ -120,8 +120,8 @@ async def _official(
 ) -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[None]]]:
     # Optional (the "bench" extra): imported only when it is there to be measured.
     from tavus_mcp.sdk.auth.session import TavusSession  # noqa: PLC0415
-    from tavus_mcp.sdk.client.http import TavusClient as OfficialClient  # noqa: PLC0415
-    from tavus_mcp.sdk.env import TavusConfig  # noqa: PLC0415
+    from tavus_mcp.sdk.client.http import TavusClient as OfficialClient  # noqa: PLC0415 - above
+    from tavus_mcp.sdk.env import TavusConfig  # noqa: PLC0415 - above
 
     config = TavusConfig(
         public_api_base_url=f"{base}/v2",

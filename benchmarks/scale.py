@@ -96,11 +96,11 @@ class _CallbackTimer:
             durations.append(clock() - start)
 
         self._original = original
-        handle._run = timed  # type: ignore[method-assign]
+        handle._run = timed  # type: ignore[method-assign]  # timing every callback
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]  # put back
 
 
 async def scale(jobs: int, *, window: float = 1800.0, budget: float = BUDGET) -> ScaleReport:

@@ -342,7 +342,7 @@ def make_converter() -> cattrs.Converter:
     cattrs is imported here, not at module level: with the converter built on first use,
     ``import tavus_async`` stays close to ``import aiohttp`` (see benchmarks/import_time.py).
     """
-    from cattrs.preconf.json import make_converter as make_json_converter  # noqa: PLC0415
+    from cattrs.preconf.json import make_converter as make_json_converter  # noqa: PLC0415 - above
 
     converter = make_json_converter()
     # Class hooks go through singledispatch, so the str hook would also catch the str-based
@@ -488,7 +488,7 @@ def _count(value: Any) -> int | None:
 def _describe(exc: BaseException, type_: type[Any] | None) -> str:
     """Error text for one bad field: our hooks' own words, cattrs' wording otherwise."""
     from cattrs import BaseValidationError  # noqa: PLC0415 - loaded with the converter
-    from cattrs.v import format_exception  # noqa: PLC0415
+    from cattrs.v import format_exception  # noqa: PLC0415 - loaded with the converter
 
     if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, BaseValidationError):
         text = str(exc)

@@ -245,7 +245,7 @@ class TrainingJob(Generic[FaceT]):
             return self._unwrap(waiter.outcome)
         try:
             # The driver's futures carry Any: a face here, once the wait did not raise.
-            return await waiter.result()  # type: ignore[no-any-return]
+            return await waiter.result()  # type: ignore[no-any-return]  # futures carry Any
         finally:
             self._driver.dismiss(waiter)
 

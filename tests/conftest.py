@@ -123,7 +123,7 @@ async def stub() -> AsyncIterator[Stub]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # started, so bound
     server.url = f"http://127.0.0.1:{port}"
     try:
         yield server

@@ -276,7 +276,7 @@ async def test_mounting_the_sub_app(emulator: Emulator, client: TavusClient) -> 
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # started, so bound
     try:
         url = client.callbacks.url(f"http://127.0.0.1:{port}/tavus/callback/")
         job = await client.faces.create(train_video_url=VIDEO, callback_url=url)
@@ -338,6 +338,7 @@ async def test_expect_callback_needs_a_callback_url(
     with pytest.raises(InvalidArgumentError, match="callback_url"):
         _ = await client.faces.create(train_video_url=VIDEO, expect_callback=True)
     with pytest.raises(TypeError):
+        # Wrong on purpose:
         _ = await client.faces.create(train_video_url=VIDEO, expect_callback="yes")  # type: ignore[arg-type]
     assert not [r for r in emulator.requests if r.method == "POST"]
 

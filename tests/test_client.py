@@ -73,7 +73,7 @@ def test_base_url_from_environment_and_normalised(monkeypatch: pytest.MonkeyPatc
 def test_bad_options_are_refused(kwargs: dict[str, object], error: type[Exception]) -> None:
     options: dict[str, object] = {"api_key": API_KEY, **kwargs}
     with pytest.raises(error):
-        TavusClient(**options)  # type: ignore[arg-type]
+        TavusClient(**options)  # type: ignore[arg-type]  # wrong on purpose
 
 
 @pytest.mark.parametrize(
@@ -90,14 +90,14 @@ def test_bad_options_are_refused(kwargs: dict[str, object], error: type[Exceptio
 )
 def test_bad_poll_policies_are_refused(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
-        PollPolicy(**kwargs)  # type: ignore[arg-type]
+        PollPolicy(**kwargs)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_bad_retry_policies_are_refused() -> None:
     with pytest.raises(InvalidArgumentError):
         RetryPolicy(max_attempts=0)
     with pytest.raises(TypeError):
-        RetryPolicy(max_attempts=2.5)  # type: ignore[arg-type]
+        RetryPolicy(max_attempts=2.5)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def _session(client: TavusClient) -> aiohttp.ClientSession | None:
@@ -282,6 +282,7 @@ async def test_with_options_sets_a_timeout_and_retries_for_its_calls(stub: Stub)
 
 def test_help_names_the_services() -> None:
     # pydoc.plaintext is documented (pydoc.render_doc's plain renderer), not in typeshed.
+    # Pydoc's renderer is untyped:
     text = pydoc.render_doc(TavusClient, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     for name in ("faces", "replicas", "voices", "conversations", "callbacks"):
         assert f"{name}:" in text, name

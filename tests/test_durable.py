@@ -86,7 +86,7 @@ async def test_a_bad_state_is_refused_before_any_request(
     with pytest.raises(CadenceStateError, match="belongs to face"):
         _ = client.faces.job(other.face_id, state=good)
     with pytest.raises(TypeError):
-        _ = client.faces.job(job.face_id, state=42)  # type: ignore[arg-type]
+        _ = client.faces.job(job.face_id, state=42)  # type: ignore[arg-type]  # wrong on purpose
     assert len(emulator.requests) == sent  # nothing was sent for any of them
 
 
@@ -129,7 +129,7 @@ async def test_the_state_holds_no_secret_and_stays_small(emulator: Emulator) -> 
     assert inside["version"] == 1
     assert inside["face_id"] == polled.face_id
     assert inside["clock"] == "date"  # timed on the server's Date, which every worker shares
-    assert len(inside["points"]) > 10  # type: ignore[arg-type]
+    assert len(inside["points"]) > 10  # type: ignore[arg-type]  # a JSON value is object
 
 
 async def test_a_restored_job_carries_on_where_the_other_stopped(

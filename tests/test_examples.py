@@ -63,6 +63,7 @@ async def test_the_callback_example_trains_and_closes_its_client(
     port = server.port
     await server.close()
     code = _callback_example().replace("https://my.app/", f"http://127.0.0.1:{port}/")
+    # Runs the documented example:
     exec(compile(code, "README.md callback example", "exec"), namespace)  # noqa: S102
     app, client = namespace["app"], namespace["client"]
     assert isinstance(client, TavusClient)
@@ -105,6 +106,7 @@ async def _web_app() -> AsyncIterator[
 ]:
     """A fresh run of the web app example, served; stopping it runs the app's cleanup."""
     namespace: dict[str, Any] = {"__name__": "web_app_example"}
+    # Runs the documented example:
     exec(compile(_web_app_example(), "docs/index.md web app example", "exec"), namespace)  # noqa: S102
     app = namespace["app"]
     http = TestClient(TestServer(app))

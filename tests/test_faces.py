@@ -121,7 +121,7 @@ async def test_bad_ids_are_refused_before_any_request(
 
 async def test_wrong_id_type_is_type_error(emulator: Emulator, client: TavusClient) -> None:
     with pytest.raises(TypeError, match="face_id must be a string"):
-        await client.faces.get(123)  # type: ignore[arg-type]
+        await client.faces.get(123)  # type: ignore[arg-type]  # wrong on purpose
     assert emulator.requests == []
 
 

@@ -190,7 +190,7 @@ async def test_recover_finds_a_training_that_already_ended_only_when_asked(
     assert job.face is not None
     assert job.face.status.is_failure
     with pytest.raises(TypeError):
-        await client.faces.recover(finished="yes")  # type: ignore[arg-type]
+        await client.faces.recover(finished="yes")  # type: ignore[arg-type]  # wrong on purpose
 
 
 @pytest.mark.parametrize("hours", [-3.0, 5.0])

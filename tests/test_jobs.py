@@ -679,9 +679,9 @@ async def test_bad_wait_arguments(emulator: Emulator, client: TavusClient) -> No
     with pytest.raises(InvalidArgumentError):
         await job.wait(timeout=float("nan"))
     with pytest.raises(InvalidArgumentError):
-        await job.wait(until="soon")  # type: ignore[arg-type]
+        await job.wait(until="soon")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        await job.wait(policy={"timeout": 5})  # type: ignore[arg-type]
+        await job.wait(policy={"timeout": 5})  # type: ignore[arg-type]  # wrong on purpose
     assert emulator.requests == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,28 @@ def test_mypy_strict() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout
+
+
+#: A suppression, and what may follow it on its line: a reason (``# why`` or `` - why``).
+_SUPPRESSION = re.compile(
+    r"#\s*(?:type:\s*ignore\[[\w-]+(?:,\s*[\w-]+)*\]|noqa:\s*[A-Z0-9, ]+)(.*)$"
+)
+
+
+def test_every_suppression_says_why() -> None:
+    # A lint or type ignore with no reason is a question left to the next reader: the reason
+    # sits after it on its line (``# why`` or ``- why``), or in a comment on the line above.
+    unexplained = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if path.parts[len(ROOT.parts)] not in {"tavus_async", "tests", "benchmarks"}:
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            found = _SUPPRESSION.search(line)
+            if found is None or path == Path(__file__):
+                continue
+            after = found.group(1).strip()
+            above = lines[number - 1].strip() if number else ""
+            if not re.match(r"(#|-+)\s*\w", after) and not above.startswith("#"):
+                unexplained.append(f"{path.relative_to(ROOT)}:{number + 1}")
+    assert not unexplained, unexplained

@@ -67,6 +67,7 @@ async def test_an_ambiguous_create_is_sent_once_and_can_be_found(
     service = client.faces if resource == "faces" else client.replicas
     name = {"faces": "face_name", "replicas": "replica_name"}[resource]
     with pytest.raises(TrainingMayHaveStartedError) as info:
+        # Wrong on purpose:
         await service.create(train_video_url=VIDEO, **{name: "Rio"})  # type: ignore[arg-type]
     err = info.value
     assert len(emulator.calls("POST")) == 1  # exactly one POST, never retried
@@ -233,6 +234,7 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
     ("id with ..", lambda c: c.faces.rename("..", "x"), InvalidArgumentError, "not allowed"),
     ("id with space", lambda c: c.replicas.get("r 1"), InvalidArgumentError, "not allowed"),
     ("empty id", lambda c: c.faces.get(""), InvalidArgumentError, "empty"),
+    # Wrong on purpose:
     ("id of wrong type", lambda c: c.faces.get(None), TypeError,  # type: ignore[arg-type]
      "face_id"),
     ("zero deadline", lambda c: c.faces.job("r1").wait(timeout=0), InvalidArgumentError,
@@ -245,8 +247,10 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
      InvalidArgumentError, "finite"),
     ("absurd deadline", lambda c: c.faces.job("r1").wait(timeout=365 * 86400),
      InvalidArgumentError, "30 days"),
+    # Wrong on purpose:
     ("deadline as text", lambda c: c.faces.job("r1").wait(timeout="8h"),  # type: ignore[arg-type]
      TypeError, "timeout"),
+    # Wrong on purpose:
     ("until of another kind", lambda c: c.faces.job("r1").wait(until="soon"),  # type: ignore[arg-type]
      InvalidArgumentError, "until"),
     ("page size 0", lambda c: _drain(c.faces.list(page_size=0)), InvalidArgumentError,
@@ -257,7 +261,7 @@ CLIENT_SIDE: list[tuple[str, Call, type[Exception], str]] = [
         face=Face(face_id="r1", status=FaceStatus.COMPLETED), face_id="r1"),
      InvalidArgumentError, "not both"),
     ("conversation properties list", lambda c: c.conversations.create(face_id="r1",
-     properties=[1]), TypeError, "properties"),  # type: ignore[arg-type]
+     properties=[1]), TypeError, "properties"),  # type: ignore[arg-type]  # wrong on purpose
     ("naive since", lambda c: c.faces.recover(since=__import__("datetime").datetime(2026, 1, 1)),
      InvalidArgumentError, "timezone"),
 ]  # fmt: skip

@@ -150,8 +150,10 @@ async def test_create_argument_rules(emulator: Emulator, client: TavusClient) ->
     with pytest.raises(InvalidArgumentError, match="needs a face"):
         await client.conversations.create()
     with pytest.raises(TypeError):
+        # On purpose:
         await client.conversations.create(face={"face_id": "r1"})  # type: ignore[arg-type]
     with pytest.raises(TypeError):
+        # On purpose:
         await client.conversations.create(face_id="r1", properties=["x"])  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError):
         await client.conversations.create(face_id="r1", callback_url="nope")

@@ -342,6 +342,7 @@ async def test_a_killed_worker_loses_nothing(temporal_address: str, temporal: Cl
 
             async def twenty_reads() -> None:
                 # The emulator offers no event per request: look at its log now and then.
+                # Polls the emulator's count on virtual time:
                 while _reads(emulator, face_id) < 20:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
 
