@@ -20,7 +20,8 @@ from tavus_async import (
     TrainingCallback,
     Voice,
 )
-from tavus_async._converter import make_converter, parse_datetime, structure, unstructure
+from tavus_async._converter import make_converter, structure, unstructure
+from tavus_async._timestamps import parse_datetime
 
 
 def utc(

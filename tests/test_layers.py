@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tavus_async"
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer.split())
     for layer in (
-        "_version _models _prior",
+        "_version _models _prior _timestamps",
         "_errors",
         "_validation _sansio _converter _policies _estimate _anchor _server_clock",
         "_backoffs _sessions",
