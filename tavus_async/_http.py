@@ -40,8 +40,10 @@ from ._policies import MAX_PAUSE, RetryPolicy, jittered
 from ._sansio import (
     Redirect,
     decode_body,
+    echo_forms,
     error_from_response,
     is_transient_status,
+    redact,
     redirect,
     server_date,
 )
@@ -69,14 +71,19 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 class Secret:
     """Holds the API key so that no repr, log line or traceback local shows it."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_echoes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._echoes = echo_forms(value)
 
     def reveal(self) -> str:
         """The key itself, for the one header that needs it."""
         return self._value
+
+    def redact(self, raw: bytes) -> bytes:
+        """A response body with any echo of the key replaced (see :func:`_sansio.redact`)."""
+        return redact(raw, self._echoes)
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -339,7 +346,8 @@ class HTTPSession:
             status, reason, resp_headers, raw, cut = await self._exchange(
                 session, method, url, shown, query, body
             )
-            is_json, data = decode_body(raw)
+            # Once, here: what the server echoes of the key reaches no error, log or model.
+            is_json, data = decode_body(self._key.redact(raw))
             logger.debug("%s %s -> %s (%d bytes)", method, shown, status, len(raw))
             # Redirects are ours to follow, within the API's origin only (see
             # _sansio.redirect): aiohttp's would carry the key to any host.

@@ -33,7 +33,10 @@ from ._errors import (
 __all__ = [
     "BODY_SNIPPET_LIMIT",
     "MAX_REDIRECTS",
+    "REDACTED",
     "Redirect",
+    "echo_forms",
+    "redact",
     "with_query_param",
     "decode_body",
     "error_from_response",
@@ -47,6 +50,12 @@ __all__ = [
 
 #: Longest piece of a non-JSON body kept on an exception.
 BODY_SNIPPET_LIMIT = 500
+
+#: What the API key becomes where a server echoes it back in a body.
+REDACTED = b"[redacted]"
+#: A key shorter than this is not looked for in bodies: no real key is so short, and
+#: replacing one would mangle ordinary text (a test's ``api_key="k"``).
+MIN_SECRET_LENGTH = 6
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -74,6 +83,28 @@ def snippet(text: str, limit: int = BODY_SNIPPET_LIMIT) -> str:
 _BOM = codecs.BOM_UTF8
 
 
+def echo_forms(secret: str) -> tuple[bytes, ...]:
+    """The bytes a server's echo of ``secret`` would be: as sent, and escaped inside a JSON
+    string (slashes escaped or not); none for a secret too short to look for (see
+    :data:`MIN_SECRET_LENGTH`)."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return ()
+    plain = secret.encode()
+    escaped = json.dumps(secret)[1:-1]  # quotes, backslashes, control and non-ASCII
+    forms = dict.fromkeys((plain, escaped.encode(), escaped.replace("/", "\\/").encode()))
+    return tuple(forms)
+
+
+def redact(raw: bytes, forms: tuple[bytes, ...]) -> bytes:
+    """``raw`` with every echo of a secret (its :func:`echo_forms`) replaced by
+    :data:`REDACTED`: an error page that quotes the key it refused, a debug dump of the
+    request, must not carry it into an exception, a log line or a model."""
+    for form in forms:
+        if form in raw:
+            raw = raw.replace(form, REDACTED)
+    return raw
+
+
 def decode_body(raw: bytes) -> tuple[bool, Any]:
     """Decode a response body: ``(True, json_value)`` or ``(False, text_snippet)``.
 
@@ -97,10 +128,11 @@ def message_from_body(body: Any, reason: str = "") -> str:
     if isinstance(body, Mapping):
         for key in ("error", "message", "detail"):
             value = body.get(key)
+            # Bounded like any snippet: a server may put a whole stack dump in "error".
             if isinstance(value, str) and value.strip():
-                return value.strip()
+                return snippet(value)
             if isinstance(value, Mapping) and isinstance(value.get("message"), str):
-                return str(value["message"]).strip()
+                return snippet(value["message"])
         return snippet(json.dumps(body, default=str)) if body else (reason or "no message")
     if isinstance(body, str) and body.strip():
         return snippet(_strip_html(body), 200)

@@ -514,3 +514,53 @@ async def test_a_redirect_loop_ends_in_an_error(stub: Stub, stub_client: TavusCl
     with pytest.raises(APIStatusError, match="more than 5 redirects"):
         await stub_client.faces.get("r1")
     assert len(stub.seen) == 6
+
+
+# ---------------------------------------------------------------------- a key echoed back
+
+
+async def test_a_key_the_server_echoes_reaches_no_error_log_or_model(
+    stub: Stub, stub_client: TavusClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A proxy's error page or a debug dump may quote the key it was sent: it is replaced
+    # where the body is read, before any error, log line or model can carry it.
+    caplog.set_level(logging.DEBUG, logger="tavus_async")
+    stub.reply(401, {"error": f"Invalid API key {API_KEY}", "sent": {"x-api-key": API_KEY}})
+    stub.reply(
+        200, raw=f"<html>debug: x-api-key={API_KEY}</html>".encode(), content_type="text/html"
+    )
+    stub.reply(200, {"face_id": "r1", "status": "started", "face_name": f"key {API_KEY}"})
+    with pytest.raises(AuthenticationError) as refused:
+        await stub_client.faces.get("r1")
+    with pytest.raises(ResponseValidationError) as garbled:
+        await stub_client.faces.get("r1")
+    face = await stub_client.faces.get("r1")
+    assert refused.value.message == "Invalid API key [redacted]"
+    assert refused.value.body == {
+        "error": refused.value.message,
+        "sent": {"x-api-key": "[redacted]"},
+    }
+    assert face.face_name == "key [redacted]"
+    texts = [repr(face), caplog.text]
+    for error in (refused.value, garbled.value):
+        texts += [str(error), repr(error), repr(vars(error))]
+    assert all(API_KEY not in text for text in texts)
+    assert "[redacted]" in str(garbled.value.body)
+
+
+async def test_a_key_echoed_in_json_escapes_is_replaced_too(stub: Stub) -> None:
+    key = 'tvs/quoted"key'
+    escaped = json.dumps(key)[1:-1]
+    stub.reply(403, raw=b'{"error": "not for ' + escaped.replace("/", "\\/").encode() + b'"}')
+    async with TavusClient(api_key=key, base_url=stub.url) as client:
+        with pytest.raises(PermissionDeniedError) as info:
+            await client.faces.get("r1")
+    assert info.value.message == "not for [redacted]"
+
+
+async def test_a_key_too_short_to_be_real_leaves_bodies_alone(stub: Stub) -> None:
+    # Replacing a one-letter key would mangle every body; no real key is shorter than six.
+    stub.reply(200, {"face_id": "r1", "status": "started", "face_name": "kk"})
+    async with TavusClient(api_key="k", base_url=stub.url) as client:
+        face = await client.faces.get("r1")
+    assert face.face_name == "kk"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tavus_async import (
     APIStatusError,
@@ -21,11 +24,15 @@ from tavus_async import (
 )
 from tavus_async._outcome import CREATE_LAG, is_transient
 from tavus_async._sansio import (
+    BODY_SNIPPET_LIMIT,
+    REDACTED,
     Redirect,
     decode_body,
+    echo_forms,
     error_from_response,
     message_from_body,
     parse_retry_after,
+    redact,
     redirect,
     request_id_from,
     retry_after_from,
@@ -244,3 +251,73 @@ def test_which_failed_reads_a_wait_retries(
     # A refusal is believed at once, save an unknown id just after the create (a store's
     # lag), and any refusal about a face read before until a second read is refused too.
     assert is_transient(exc, unseen_for=unseen_for, seen=seen, again=again) is transient
+
+
+_HEADER_NAMES = st.sampled_from(
+    ["Date", "Retry-After", "retry-after", "Location", "X-Request-Id", "request-id", "X-Other"]
+)
+_HEADER_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " ", "0", "-5", "1e400", "nan", "inf", "Thu, 01 Jan 2026 12:00:45 GMT"]),
+    st.integers(-(10**12), 10**12).map(str),
+)
+_BODIES = st.one_of(
+    st.binary(max_size=200),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["error", "message", "detail", "errors", "x"]), inner, max_size=4
+            )
+        ),
+        max_leaves=12,
+    ).map(lambda value: json.dumps(value).encode()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.integers(300, 599),
+    raw=_BODIES,
+    headers=st.dictionaries(_HEADER_NAMES, _HEADER_VALUES, max_size=4),
+    method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "HEAD"]),
+    hops=st.integers(0, 8),
+)
+def test_any_answer_is_a_typed_error_or_a_redirect_never_a_crash(
+    status: int, raw: bytes, headers: dict[str, str], method: str, hops: int
+) -> None:
+    # What the adapter does with every non-2xx answer, on garbage of every kind: a typed
+    # error that carries the status and a bounded view of the body, or a same-origin hop.
+    url = "https://t.test/v2/faces/r1"
+    _, body = decode_body(raw)
+    hop = redirect(status, headers, body, method=method, url=url, hops=hops)
+    if isinstance(hop, Redirect):
+        assert hop.url.startswith("https://t.test")
+        assert hop.method in (method, "GET")
+        return
+    err = (
+        hop
+        if hop is not None
+        else error_from_response(status, headers, body, method=method, url=url)
+    )
+    assert isinstance(err, APIStatusError)
+    assert err.status == status
+    assert err.retry_after is None or 0.0 <= err.retry_after < float("inf")
+    assert len(err.message) <= BODY_SNIPPET_LIMIT + 30  # a snippet, whatever the body
+    assert status < 500 or isinstance(err, ServerError)
+
+
+_KEYS = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=_KEYS, pieces=st.lists(st.binary(max_size=20), max_size=6), quoted=st.booleans())
+def test_no_echo_of_a_key_survives_redaction(key: str, pieces: list[bytes], quoted: bool) -> None:
+    # Whatever surrounds it, and however often: the key is gone, the rest kept in order.
+    echo = json.dumps(key).encode() if quoted else key.encode()
+    raw = echo.join(pieces) if len(pieces) > 1 else echo + b"".join(pieces)
+    cleaned = redact(raw, echo_forms(key))
+    if key not in "[redacted]":  # a key spelt inside the marker is beyond help, and absurd
+        assert key.encode() not in cleaned
+    assert cleaned.count(REDACTED) >= 1
