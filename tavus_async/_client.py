@@ -17,7 +17,7 @@ from ._faces import FacesService, ReplicasService
 from ._http import HTTPSession, Secret
 from ._hub import JobHub
 from ._policies import PollPolicy, RetryPolicy, scaled_policy
-from ._validation import check_timeout, check_url
+from ._validation import check_base_url, check_timeout
 from ._voices import VoicesService
 
 __all__ = ["DEFAULT_BASE_URL", "TavusClient"]
@@ -47,7 +47,8 @@ class TavusClient:
         api_key: Your key; defaults to the ``TAVUS_API_KEY`` environment variable. It is sent
             only in the ``x-api-key`` header and never appears in a repr, log or error.
         base_url: API root; defaults to ``TAVUS_BASE_URL``, then ``https://tavusapi.com``
-            (point it at the emulator in tests).
+            (point it at the emulator in tests). It may sit under a path (a proxy's
+            ``https://proxy.example/tavus``); a query, fragment or credentials are refused.
         session: An ``aiohttp.ClientSession`` of yours to send requests with. It is
             borrowed: the client never closes it. Without one, the client creates its own
             session inside the running loop on first use and closes it in :meth:`close`;
@@ -77,7 +78,8 @@ class TavusClient:
     warning in the log) when the base URL is Tavus's own.
 
     Raises:
-        InvalidArgumentError: no API key anywhere, or a malformed option.
+        InvalidArgumentError: no API key anywhere, or a malformed option (a ``base_url``
+            that is no http(s) root).
     """
 
     def __init__(
@@ -292,7 +294,7 @@ def _check_secret(secret: Any) -> str | None:
 
 
 def _normalise_base_url(value: Any) -> str:
-    url = check_url("base_url", value).rstrip("/")
+    url = check_base_url(value).rstrip("/")
     # Our paths start with /v2; a base that already ends in /v2 (as some clients use) would
     # double it.
     if url.endswith("/v2"):

@@ -17,6 +17,7 @@ import attrs
 from ._errors import InvalidArgumentError
 
 __all__ = [
+    "check_base_url",
     "CreateFields",
     "MAX_NAME",
     "check_bool",
@@ -80,6 +81,28 @@ def check_url(name: str, value: Any) -> str:
         msg = f"{name} is not a valid URL: {value[:60]!r}"
         raise InvalidArgumentError(msg)
     return value
+
+
+def check_base_url(value: Any) -> str:
+    """The API's root: a :func:`check_url` URL with no query, fragment or credentials.
+
+    Paths are appended to it, so a query or fragment would swallow them; credentials in it
+    would show in every error's URL, log line and the client's repr (send a proxy's on a
+    ``session`` of your own instead).
+    """
+    url = check_url("base_url", value)
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        msg = (
+            f"base_url must not carry credentials (they would show in errors and logs), "
+            f"got {shown[:60]!r} with a user part; pass a session of your own instead"
+        )
+        raise InvalidArgumentError(msg)
+    if "?" in url or "#" in url:
+        msg = f"base_url must be the API's root, without a query or fragment, got {url[:60]!r}"
+        raise InvalidArgumentError(msg)
+    return url
 
 
 def check_name(name: str, value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import pydoc
+import re
 import threading
 import warnings
 from typing import Any
@@ -74,6 +75,38 @@ def test_bad_options_are_refused(kwargs: dict[str, object], error: type[Exceptio
     options: dict[str, object] = {"api_key": API_KEY, **kwargs}
     with pytest.raises(error):
         TavusClient(**options)  # type: ignore[arg-type]  # wrong on purpose
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("https://proxy.test/tavus?region=eu", "without a query"),
+        ("https://proxy.test/tavus#v2", "without a query or fragment"),
+        ("https://proxy.test/?", "without a query"),
+        ("https://user:hunter2@proxy.test/tavus", "credentials"),
+        ("https://hunter2@proxy.test", "credentials"),
+        ("ftp://proxy.test", "absolute http(s) URL"),
+        ("proxy.test:8080", "absolute http(s) URL"),
+    ],
+)
+def test_a_base_url_that_cannot_be_the_api_root_is_refused(base_url: str, says: str) -> None:
+    # A query or fragment would swallow the paths appended to it; credentials would show in
+    # every error's URL, log line and the client's repr (the message leaves them out too).
+    with pytest.raises(InvalidArgumentError, match=re.escape(says)) as info:
+        TavusClient(api_key=API_KEY, base_url=base_url)
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("https://proxy.test/tavus/", "https://proxy.test/tavus"),
+        ("https://proxy.test/tavus/v2", "https://proxy.test/tavus"),
+        ("https://proxy.test:8443", "https://proxy.test:8443"),
+    ],
+)
+def test_a_base_url_under_a_path_is_kept(base_url: str, root: str) -> None:
+    assert TavusClient(api_key=API_KEY, base_url=base_url).base_url == root
 
 
 @pytest.mark.parametrize(
