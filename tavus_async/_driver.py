@@ -359,16 +359,17 @@ class Driver(Generic[FaceT]):
                 if not poll_due and not deadline_due:
                     await self._sleep(min(self.next_poll_at, deadline) - now, policy)
                     continue
-                if not poll_due:
-                    # A deadline came first: one last look if our news is stale, then expire.
+                if deadline_due:
+                    # One last look if our news is stale (and no pause or budget holds it),
+                    # then expire.
                     stale = self.last_polled_at is None or (
                         now - self.last_polled_at >= policy.min_interval
                     )
                     if stale:
-                        await self._poll(policy)
+                        await self._poll(policy, until=now + _DUE)
                     self._expire(clock() + _DUE)
                     continue
-                await self._poll(policy)
+                await self._poll(policy, until=deadline)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a bug must not leave awaiters hanging
@@ -405,9 +406,13 @@ class Driver(Generic[FaceT]):
         finally:
             self._wake = None
 
-    async def _poll(self, policy: PollPolicy) -> None:
-        # The poll budget, and any client-wide Retry-After pause, decide when it goes.
-        await self._hub.acquire_slot(policy)
+    async def _poll(self, policy: PollPolicy, *, until: float) -> None:
+        # The poll budget, and any client-wide Retry-After pause, decide when it goes; one
+        # they hold past the deadline waits for it there instead (the loop expires first).
+        held = await self._hub.acquire_slot(policy, until=until)
+        if held is not None:
+            self.next_poll_at = held
+            return
         self.hinted = False
         job = self._job
         try:

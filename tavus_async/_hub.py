@@ -85,13 +85,18 @@ class PollLimiter:
         paused: Callable[[], float] = lambda: 0.0,
         *,
         tries: int | None = None,
-    ) -> None:
+        until: float | None = None,
+    ) -> float | None:
         """Wait for this poll's slot: within the budget and after any client-wide pause.
 
         A pause (``Retry-After``) that begins while waiting sends the poll back for a new
         slot after it, so the polls held by the pause do not all fire when it ends. Pass
         ``tries`` to bound that with an injected clock, which may never move the pause's
         (loop) clock.
+
+        Returns ``None`` once the slot is taken. With ``until`` (on ``clock``): a slot later
+        than that is neither waited for nor taken, and its time is returned instead (a
+        wait's deadline comes first).
         """
         attempt = 0
         while tries is None or attempt < tries:
@@ -100,12 +105,19 @@ class PollLimiter:
             slot = now + paused()
             if self.rate and len(self._slots) == self._slots.maxlen:
                 slot = max(slot, self._slots[0] + self._window)
+            if until is not None and slot > until:
+                return slot
             if self.rate:
                 self._slots.append(slot)
             if slot > now:
                 await sleep(slot - now)
             if paused() <= 0:
-                return
+                return None
+        return None
+
+
+def _UNPAUSED() -> float:  # noqa: N802 - a constant function, named as one
+    return 0.0
 
 
 class JobHub:
@@ -135,13 +147,19 @@ class JobHub:
         self._wall_ref: tuple[float, float] | None = None
         self.wall(policy.clock)
 
-    async def acquire_slot(self, policy: PollPolicy) -> None:
-        """Wait for a poll's turn within the budget and any ``Retry-After`` pause."""
-        await self.limiter.acquire(
+    async def acquire_slot(
+        self, policy: PollPolicy, *, until: float | None = None, pause: bool = True
+    ) -> float | None:
+        """Wait for a poll's turn within the budget and any ``Retry-After`` pause; ``None``
+        once it has come, or, when it comes after ``until`` (on the policy's clock), that
+        moment, not waited for. Without ``pause``, the request meets the pause instead (see
+        :meth:`HTTPSession.request <tavus_async._http.HTTPSession.request>`)."""
+        return await self.limiter.acquire(
             policy.clock,
             policy.sleep,
-            self.pause_remaining,
+            self.pause_remaining if pause else _UNPAUSED,
             tries=None if policy.uses_default_timing() else 3,
+            until=until,
         )
 
     # ------------------------------------------------------------------ learning

@@ -314,13 +314,19 @@ class TrainingJob(Generic[FaceT]):
         Raises:
             APIError: any failure of the read. ``APIConnectionError``,
                 ``ResponseValidationError``, ``RateLimitError``, ``ServerError`` and 408 are
-                transient: poll again later with the same state. ``InvalidIdError`` or
+                transient: poll again later with the same state. (A client-wide
+                ``Retry-After`` pause is waited out up to ``RetryPolicy.max_retry_after``;
+                a longer one raises ``RateLimitError`` at once, its ``retry_after`` the time
+                left, and nothing is sent.) ``InvalidIdError`` or
                 ``NotFoundError`` mean the face is gone (or, within two minutes of its
                 create, not yet visible: a store may lag its writes); authentication and
                 permission errors will not pass by themselves.
         """
         policy = self._hub.policy
-        await self._hub.acquire_slot(policy)
+        # A client-wide Retry-After pause is met by the request: one within
+        # RetryPolicy.max_retry_after is waited out, a longer one raises RateLimitError at
+        # once (a worker re-enqueues; holding it for minutes helps no one).
+        await self._hub.acquire_slot(policy, pause=False)
         polled = await self._source.fetch(self.face_id, retry=False)
         self._accept(polled, policy)
         cadence = self._memory.cadence_for(policy)

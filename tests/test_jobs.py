@@ -21,6 +21,7 @@ from tavus_async import (
     InvalidArgumentError,
     InvalidIdError,
     PollPolicy,
+    RateLimitError,
     ResponseValidationError,
     RetryPolicy,
     TavusClient,
@@ -380,6 +381,48 @@ async def test_a_retry_after_on_a_read_that_succeeds_is_capped_too(
     assert face.status is FaceStatus.COMPLETED
     assert len(stub.seen) == 2
     assert MAX_PAUSE - 1e-3 <= now() - began <= MAX_PAUSE + 1
+
+
+async def test_a_retry_after_pause_never_holds_a_wait_past_its_deadline(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # Another call's 429 paused the client for ten minutes; a wait with a one-minute deadline
+    # ends at its deadline, not at the pause's end, and sends nothing meanwhile.
+    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "600"})
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    with pytest.raises(RateLimitError):
+        await stub_client.with_options(retry=RetryPolicy(max_attempts=1)).faces.get("r1")
+    began = now()
+    with pytest.raises(TrainingTimeoutError):
+        await stub_client.faces.job("r1").wait(timeout=60)
+    assert now() - began == pytest.approx(60, abs=1)
+    assert len(stub.seen) == 1
+    # A wait that outlasts the pause polls once it is over, not before.
+    face_waiter = asyncio.ensure_future(stub_client.faces.job("r1").wait(timeout=3600))
+    await asyncio.sleep(began + 590 - now())
+    assert len(stub.seen) == 1
+    await asyncio.sleep(15)
+    assert len(stub.seen) >= 2
+    face_waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await face_waiter
+
+
+async def test_poll_once_during_a_long_pause_says_so_at_once(
+    stub: Stub, stub_client: TavusClient
+) -> None:
+    # A task queue's worker is told to come back later (a transient RateLimitError with the
+    # time left), as a request is, instead of being held for ten minutes.
+    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "600"})
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    with pytest.raises(RateLimitError):
+        await stub_client.with_options(retry=RetryPolicy(max_attempts=1)).faces.get("r1")
+    began = now()
+    with pytest.raises(RateLimitError) as info:
+        await stub_client.faces.job("r1").poll_once()
+    assert now() - began < 1
+    assert info.value.retry_after == pytest.approx(600, abs=1)
+    assert len(stub.seen) == 1
 
 
 async def test_a_429_slows_every_job_of_the_client(emulator: Emulator, client: TavusClient) -> None:
