@@ -41,6 +41,10 @@ logger = logging.getLogger("tavus_async")
 
 #: Seconds within which a scheduled poll or deadline counts as due.
 _DUE = 1e-3
+#: Seconds (on the policy's clock) a last look, taken at a wait's deadline, may take. A read
+#: in flight at the deadline is abandoned there: a wait ends on time, not when a slow
+#: server answers (up to a minute later, at the request timeout).
+LATE = 2.0
 #: Failed reads in a row after which a wait says so at WARNING (once per run of failures):
 #: a few are weather, and logged at INFO; ten (several minutes at the fault backoff) are an
 #: outage, or a server whose answers this client cannot read.
@@ -366,10 +370,10 @@ class Driver(Generic[FaceT]):
                         now - self.last_polled_at >= policy.min_interval
                     )
                     if stale:
-                        await self._poll(policy, until=now + _DUE)
+                        await self._poll(policy, until=now + _DUE, answer_by=now + LATE)
                     self._expire(clock() + _DUE)
                     continue
-                await self._poll(policy, until=deadline)
+                await self._poll(policy, until=deadline, answer_by=deadline)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a bug must not leave awaiters hanging
@@ -406,9 +410,10 @@ class Driver(Generic[FaceT]):
         finally:
             self._wake = None
 
-    async def _poll(self, policy: PollPolicy, *, until: float) -> None:
+    async def _poll(self, policy: PollPolicy, *, until: float, answer_by: float) -> None:
         # The poll budget, and any client-wide Retry-After pause, decide when it goes; one
-        # they hold past the deadline waits for it there instead (the loop expires first).
+        # they hold past `until` (a deadline) waits for it there instead (the loop expires
+        # first). A read still unanswered at `answer_by` is abandoned, for the same reason.
         held = await self._hub.acquire_slot(policy, until=until)
         if held is not None:
             self.next_poll_at = held
@@ -416,7 +421,7 @@ class Driver(Generic[FaceT]):
         self.hinted = False
         job = self._job
         try:
-            polled = await job._read_once()
+            polled = await self._read_by(answer_by, policy)
         except (APIConnectionError, APIStatusError, ResponseValidationError) as exc:
             now = policy.clock()
             self.last_polled_at = now
@@ -449,6 +454,8 @@ class Driver(Generic[FaceT]):
             return
         now = policy.clock()
         self.last_polled_at = now
+        if polled is None:
+            return  # abandoned at the deadline: the loop expires the waiters due
         self.last_error = None
         job._accept(polled, policy)
         if self.waiters:
@@ -457,6 +464,26 @@ class Driver(Generic[FaceT]):
             self.next_poll_at = now + cadence.after_success(now, retry_after=polled.retry_after)
             if self.hinted:  # a callback came while this read was in flight: read again
                 self.next_poll_at = now
+
+    async def _read_by(self, until: float, policy: PollPolicy) -> Polled[FaceT] | None:
+        """One read of the face, or ``None`` if ``until`` (policy clock) comes first: the
+        read is then cancelled (a GET; nothing of the training is touched).
+
+        Only on the loop's own clock: an injected clock and sleep may not move with the
+        read (a virtual clock's sleep jumps at once), so the read is simply awaited there.
+        """
+        if not policy.uses_default_timing():
+            return await self._job._read_once()
+        read = asyncio.ensure_future(self._job._read_once())
+        try:
+            await asyncio.wait({read}, timeout=max(until - policy.clock(), 0.0))
+            return read.result() if read.done() else None
+        finally:
+            if not read.done():
+                read.cancel()
+                # Swallows only the read's own cancellation: ours, if any, propagates after.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await read
 
     def _expire(self, now: float) -> None:
         for waiter in list(self.waiters):

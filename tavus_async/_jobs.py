@@ -214,7 +214,11 @@ class TrainingJob(Generic[FaceT]):
         """Wait until the training is over and return the completed face.
 
         Args:
-            timeout: Deadline in seconds (default: the policy's ``timeout``, 8 hours).
+            timeout: Deadline in seconds (default: the policy's ``timeout``, 8 hours). The
+                wait ends then: a read in flight is abandoned, a ``Retry-After`` pause is
+                not waited out; a last look taken at the deadline, when the last read is
+                older than ``min_interval``, has two seconds to answer. (On an injected
+                clock and sleep, a read in flight is waited for.)
             policy: Cadence and clock for this wait (default: the client's). When several
                 tasks wait on one job, the first wait's cadence drives the shared polling.
             until: ``"final"`` (default) or ``"preview"``: for Phoenix-4.5, return as soon as

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -29,6 +31,7 @@ from tavus_async import (
     TrainingJob,
     TrainingTimeoutError,
 )
+from tavus_async._hub import PollLimiter
 from tavus_async._outcome import CREATE_LAG
 from tavus_async._policies import MAX_PAUSE
 from tavus_async.emulator import Emulator, Fault, RecordedRequest, Rule, Scenario, VirtualClock
@@ -408,6 +411,32 @@ async def test_a_retry_after_pause_never_holds_a_wait_past_its_deadline(
         await face_waiter
 
 
+async def test_a_read_in_flight_never_holds_a_wait_past_its_deadline(stub: Stub) -> None:
+    # A server that takes 30 s to answer a read (the request timeout is a minute): a wait
+    # with an 8 s deadline ends at 8 s, the slow read abandoned, and nothing is left running.
+    # A second wait on the same job, with a later deadline, is not cut short by the first.
+    reads: list[float] = []
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        reads.append(now())
+        if len(reads) > 1:
+            await asyncio.sleep(30)
+        done = len(reads) > 3
+        return web.json_response({"face_id": "r1", "status": "completed" if done else "started"})
+
+    stub.handler = slow
+    async with TavusClient(api_key=API_KEY, base_url=stub.url) as client:
+        job = client.faces.job("r1")
+        began = now()
+        patient = asyncio.ensure_future(job.wait(timeout=3600))
+        with pytest.raises(TrainingTimeoutError):
+            await job.wait(timeout=8)
+        assert now() - began == pytest.approx(8, abs=1e-2)
+        face = await patient
+        assert face.status is FaceStatus.COMPLETED
+        assert pending_tasks() == set()
+
+
 async def test_poll_once_during_a_long_pause_says_so_at_once(
     stub: Stub, stub_client: TavusClient
 ) -> None:
@@ -713,6 +742,50 @@ async def test_budget_caps_polls_per_second(emulator: Emulator) -> None:
     for i, start in enumerate(times):
         in_window = sum(1 for t in times[i:] if t < start + 1.0)
         assert in_window <= 2
+
+
+async def test_the_budget_holds_where_polls_go_out_not_only_where_they_are_planned(
+    emulator: Emulator,
+) -> None:
+    # Many jobs resumed at once queue for slots; a poll that goes out a hair after its slot
+    # (a timer rounds) must not share a second with the one ten slots on. Counted where
+    # aiohttp starts each request, in every window of one second.
+    started: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def on_start(_session: object, _context: object, params: Any) -> None:
+        if params.method == "GET":
+            started.append(loop.time())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    ids = [emulator.add_face(name=f"f{i}") for i in range(300)]
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        TavusClient(api_key=API_KEY, base_url=emulator.url, session=session) as client,
+    ):
+        waits = [asyncio.ensure_future(client.faces.job(i).wait()) for i in ids]
+        await asyncio.sleep(120)
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    started.sort()
+    assert len(started) >= 600
+    busiest = max(bisect.bisect_left(started, t + 1.0) - i for i, t in enumerate(started))
+    assert busiest <= 10
+
+
+async def test_a_poll_sent_late_shares_no_second_with_the_slot_a_budget_later() -> None:
+    # Ten slots at once for a budget of ten; the first goes out 15 ms late (a busy loop, a
+    # rounded timer). The eleventh slot must still fall a whole second after it.
+    clock = VirtualClock()
+    limiter = PollLimiter(10)
+    slots = []
+    for _ in range(11):
+        assert await limiter.acquire(clock.time, clock.sleep) is None
+        slots.append(clock.time())
+    first_sent = slots[0] + 0.015
+    assert slots[10] - first_sent >= 1.0
 
 
 async def test_bad_wait_arguments(emulator: Emulator, client: TavusClient) -> None:
