@@ -124,7 +124,7 @@ class PollLimiter:
         return None
 
 
-def _UNPAUSED() -> float:  # noqa: N802 - a constant function, named as one
+def _no_pause() -> float:
     return 0.0
 
 
@@ -165,7 +165,7 @@ class JobHub:
         return await self.limiter.acquire(
             policy.clock,
             policy.sleep,
-            self.pause_remaining if pause else _UNPAUSED,
+            self.pause_remaining if pause else _no_pause,
             tries=None if policy.uses_default_timing() else 3,
             until=until,
         )

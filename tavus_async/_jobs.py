@@ -249,7 +249,7 @@ class TrainingJob(Generic[FaceT]):
             return self._unwrap(waiter.outcome)
         try:
             # The driver's futures carry Any: a face here, once the wait did not raise.
-            return await waiter.result()  # type: ignore[no-any-return]  # futures carry Any
+            return await waiter.result()  # type: ignore[no-any-return]
         finally:
             self._driver.dismiss(waiter)
 
@@ -321,10 +321,10 @@ class TrainingJob(Generic[FaceT]):
                 transient: poll again later with the same state. (A client-wide
                 ``Retry-After`` pause is waited out up to ``RetryPolicy.max_retry_after``;
                 a longer one raises ``RateLimitError`` at once, its ``retry_after`` the time
-                left, and nothing is sent.) ``InvalidIdError`` or
-                ``NotFoundError`` mean the face is gone (or, within two minutes of its
-                create, not yet visible: a store may lag its writes); authentication and
-                permission errors will not pass by themselves.
+                left, and nothing is sent.) ``InvalidIdError`` or ``NotFoundError`` mean the
+                face is gone (or, within two minutes of its create, not yet visible: a store
+                may lag its writes); authentication and permission errors will not pass by
+                themselves.
         """
         policy = self._hub.policy
         # A client-wide Retry-After pause is met by the request: one within
