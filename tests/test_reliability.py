@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
+import random
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from tavus_async import (
     APIConnectionError,
@@ -512,3 +515,91 @@ async def test_the_key_appears_nowhere(
     assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was captured
     for text in texts:
         assert API_KEY not in text
+
+
+# ------------------------------------------------------------------ any answer, any call
+
+_WORDS = ["face_id", "replica_id", "status", "data", "total_count", "voice_id", "voice_name",
+          "conversation_id", "conversation_url", "training_progress", "created_at", "error",
+          "message", "face_name", "replica_name", "model_name", "finetune_status", "x"]  # fmt: skip
+_LEAVES: list[Any] = [None, True, 0, -1, 1.5, 1e308, "", "completed", "error", "started", "45/100",
+           "2024-01-24T07:14:03.327Z", "r1", [], {}]  # fmt: skip
+
+
+_RETRY_AFTERS = ["1", "-1", "soon", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT"]
+
+
+def _garbage(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth > 3 or roll < 0.35:
+        return rng.choice(_LEAVES)
+    if roll < 0.55:
+        return [_garbage(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(_WORDS): _garbage(rng, depth + 1) for _ in range(rng.randint(0, 6))}
+
+
+def _answer(rng: random.Random) -> web.Response:
+    """A random answer: any status, a face-like or any JSON body, bytes, odd headers."""
+    status = rng.choice([200, 200, 200, 201, 204, 400, 401, 404, 429, 500, 503, 302, 418])
+    headers = {}
+    if rng.random() < 0.2:
+        headers["Retry-After"] = rng.choice(
+            ["1", "-1", "soon", "1e9", "Wed, 21 Oct 2015 07:28 GMT"]
+        )
+    if status == 302 and rng.random() < 0.7:
+        headers["Location"] = rng.choice(["/v2/faces/r1", "http://elsewhere.test/", "", "::::"])
+    roll = rng.random()
+    if roll < 0.1:
+        raw = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 30)))
+        return web.Response(status=status, body=raw, headers=headers)
+    if roll < 0.5:
+        body: Any = {"face_id": "r1", "status": rng.choice(["started", "completed", "error", 5])}
+        body.update({rng.choice(_WORDS): _garbage(rng, 2) for _ in range(rng.randint(0, 4))})
+    elif roll < 0.7:
+        body = {"data": [_garbage(rng, 1) for _ in range(rng.randint(0, 4))], "total_count": 3}
+    else:
+        body = _garbage(rng)
+    return web.json_response(body, status=status, headers=headers)
+
+
+_CALLS: list[tuple[str, Callable[[TavusClient], Awaitable[Any]]]] = [
+    ("faces.get", lambda c: c.faces.get("r1")),
+    ("faces.create", lambda c: c.faces.create(train_video_url=VIDEO, face_name="a")),
+    ("faces.list", lambda c: c.faces.list(page_size=3)),
+    ("faces.rename", lambda c: c.faces.rename("r1", "b")),
+    ("faces.delete", lambda c: c.faces.delete("r1")),
+    ("faces.recover", lambda c: c.faces.recover(name="a")),
+    ("job.poll_once", lambda c: c.faces.job("r1").poll_once()),
+    ("job.wait", lambda c: c.faces.job("r1").wait(timeout=30)),
+    ("replicas.get", lambda c: c.replicas.get("r1")),
+    ("replicas.list", lambda c: c.replicas.list(page_size=2)),
+    ("voices.list", lambda c: c.voices.list()),
+    ("voices.get", lambda c: c.voices.get("v1")),
+    ("conversations.create", lambda c: c.conversations.create(face_id="r1")),
+    ("conversations.get", lambda c: c.conversations.get("c1")),
+    ("conversations.list", lambda c: c.conversations.list()),
+    ("conversations.end", lambda c: c.conversations.end("c1")),
+]
+
+
+async def test_any_answer_to_any_call_is_a_result_or_a_typed_error_in_time(stub: Stub) -> None:
+    # A seeded stream of random answers (statuses, JSON of any shape, bytes, odd Retry-After
+    # and Location headers) to every service call: each ends in a result or a TavusError,
+    # never a KeyError or TypeError, and no wait outlives its deadline (a 429's ten-minute
+    # pause held one found this way).
+    rng = random.Random(13)
+
+    async def answer(_request: web.Request) -> web.StreamResponse:
+        return _answer(rng)
+
+    stub.handler = answer
+    retry = RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.02)
+    async with TavusClient(api_key=API_KEY, base_url=stub.url, retry=retry) as client:
+        for _ in range(25):
+            for name, call in _CALLS:
+                began = asyncio.get_running_loop().time()
+                with contextlib.suppress(TavusError):
+                    await call(client)
+                took = asyncio.get_running_loop().time() - began
+                assert took <= (32 if name == "job.wait" else 300), (name, took)
+    assert pending_tasks() == set()
