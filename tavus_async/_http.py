@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._policies import MAX_PAUSE, RetryPolicy, jittered
 from ._sansio import (
+    MIN_ERROR_SECRET_LENGTH,
     Redirect,
     decode_body,
     echo_forms,
@@ -71,19 +72,21 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 class Secret:
     """Holds the API key so that no repr, log line or traceback local shows it."""
 
-    __slots__ = ("_echoes", "_value")
+    __slots__ = ("_echoes", "_error_echoes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
         self._echoes = echo_forms(value)
+        self._error_echoes = echo_forms(value, MIN_ERROR_SECRET_LENGTH)
 
     def reveal(self) -> str:
         """The key itself, for the one header that needs it."""
         return self._value
 
-    def redact(self, raw: bytes) -> bytes:
-        """A response body with any echo of the key replaced (see :func:`_sansio.redact`)."""
-        return redact(raw, self._echoes)
+    def redact(self, raw: bytes, *, error: bool = False) -> bytes:
+        """A response body with any echo of the key replaced (see :func:`_sansio.redact`);
+        an ``error`` body (one that only becomes an exception) for shorter keys too."""
+        return redact(raw, self._error_echoes if error else self._echoes)
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -347,7 +350,7 @@ class HTTPSession:
                 session, method, url, shown, query, body
             )
             # Once, here: what the server echoes of the key reaches no error, log or model.
-            is_json, data = decode_body(self._key.redact(raw))
+            is_json, data = decode_body(self._key.redact(raw, error=not 200 <= status < 300))
             logger.debug("%s %s -> %s (%d bytes)", method, shown, status, len(raw))
             # Redirects are ours to follow, within the API's origin only (see
             # _sansio.redirect): aiohttp's would carry the key to any host.

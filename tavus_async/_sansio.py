@@ -33,6 +33,8 @@ from ._errors import (
 __all__ = [
     "BODY_SNIPPET_LIMIT",
     "MAX_REDIRECTS",
+    "MIN_ERROR_SECRET_LENGTH",
+    "MIN_SECRET_LENGTH",
     "REDACTED",
     "Redirect",
     "echo_forms",
@@ -53,9 +55,12 @@ BODY_SNIPPET_LIMIT = 500
 
 #: What the API key becomes where a server echoes it back in a body.
 REDACTED = b"[redacted]"
-#: A key shorter than this is not looked for in bodies: no real key is so short, and
-#: replacing one would mangle ordinary text (a test's ``api_key="k"``).
+#: A key shorter than this is not looked for in successful bodies: no real key is so short,
+#: and replacing one would mangle ordinary data (a test's ``api_key="test"`` in a URL).
 MIN_SECRET_LENGTH = 6
+#: ... nor, shorter than this, in error bodies, which only become messages (a one-letter
+#: key would cut up every word).
+MIN_ERROR_SECRET_LENGTH = 3
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -83,11 +88,10 @@ def snippet(text: str, limit: int = BODY_SNIPPET_LIMIT) -> str:
 _BOM = codecs.BOM_UTF8
 
 
-def echo_forms(secret: str) -> tuple[bytes, ...]:
+def echo_forms(secret: str, minimum: int = MIN_SECRET_LENGTH) -> tuple[bytes, ...]:
     """The bytes a server's echo of ``secret`` would be: as sent, and escaped inside a JSON
-    string (slashes escaped or not); none for a secret too short to look for (see
-    :data:`MIN_SECRET_LENGTH`)."""
-    if len(secret) < MIN_SECRET_LENGTH:
+    string (slashes escaped or not); none for a secret shorter than ``minimum``."""
+    if len(secret) < minimum:
         return ()
     plain = secret.encode()
     escaped = json.dumps(secret)[1:-1]  # quotes, backslashes, control and non-ASCII

@@ -558,9 +558,20 @@ async def test_a_key_echoed_in_json_escapes_is_replaced_too(stub: Stub) -> None:
     assert info.value.message == "not for [redacted]"
 
 
-async def test_a_key_too_short_to_be_real_leaves_bodies_alone(stub: Stub) -> None:
-    # Replacing a one-letter key would mangle every body; no real key is shorter than six.
-    stub.reply(200, {"face_id": "r1", "status": "started", "face_name": "kk"})
-    async with TavusClient(api_key="k", base_url=stub.url) as client:
+async def test_a_short_key_is_redacted_from_errors_and_leaves_data_alone(stub: Stub) -> None:
+    # A test's short key ("test", "k3y") is looked for in error bodies only: replacing it in
+    # data would mangle it ("https://cdn.test/…"). A one- or two-letter key is not looked for
+    # at all (it would cut up every word of a message).
+    stub.reply(200, {"face_id": "r1", "status": "started", "face_name": "test face"})
+    stub.reply(401, {"error": "bad key test"})
+    stub.reply(401, {"error": "bad key k"})
+    async with TavusClient(api_key="test", base_url=stub.url) as client:
         face = await client.faces.get("r1")
-    assert face.face_name == "kk"
+        with pytest.raises(AuthenticationError) as refused:
+            await client.faces.get("r1")
+    async with TavusClient(api_key="k", base_url=stub.url) as client:
+        with pytest.raises(AuthenticationError) as short:
+            await client.faces.get("r1")
+    assert face.face_name == "test face"
+    assert refused.value.message == "bad key [redacted]"
+    assert short.value.message == "bad key k"
