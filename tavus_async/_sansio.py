@@ -58,8 +58,8 @@ REDACTED = b"[redacted]"
 #: A key shorter than this is not looked for in successful bodies: no real key is so short,
 #: and replacing one would mangle ordinary data (a test's ``api_key="test"`` in a URL).
 MIN_SECRET_LENGTH = 6
-#: ... nor, shorter than this, in error bodies, which only become messages (a one-letter
-#: key would cut up every word).
+#: A key shorter than this is not looked for in error bodies either (they only become
+#: messages, and a one-letter key would cut up every word of one).
 MIN_ERROR_SECRET_LENGTH = 3
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -17,9 +17,9 @@ import attrs
 from ._errors import InvalidArgumentError
 
 __all__ = [
-    "check_base_url",
     "CreateFields",
     "MAX_NAME",
+    "check_base_url",
     "check_bool",
     "check_choice",
     "check_id",
