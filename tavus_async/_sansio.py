@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import email.utils
 import json
 import math
 import re
@@ -29,6 +28,7 @@ from ._errors import (
     ServerError,
     UnprocessableEntityError,
 )
+from ._timestamps import parse_http_date
 
 __all__ = [
     "BODY_SNIPPET_LIMIT",
@@ -177,13 +177,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def server_date(headers: Mapping[str, str]) -> dt.datetime | None:
     """The response's ``Date`` header as an aware datetime, or ``None`` if absent or garbled."""
     value = _header(headers, "Date")
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parse_http_date(value) if value else None
 
 
 def retry_after_from(headers: Mapping[str, str], *, now: dt.datetime | None = None) -> float | None:
@@ -217,12 +211,9 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
         pass
     else:
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
     now = now or dt.datetime.now(dt.timezone.utc)
     return max(0.0, (when - now).total_seconds())
 

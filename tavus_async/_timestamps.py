@@ -12,7 +12,7 @@ import email.utils
 import re
 from typing import Any
 
-__all__ = ["parse_datetime"]
+__all__ = ["parse_datetime", "parse_http_date"]
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
@@ -58,14 +58,21 @@ def parse_datetime(value: Any) -> dt.datetime:
     match = _ISO.match(text)
     if match:
         return _from_iso_match(match)
+    parsed = parse_http_date(text)
+    if parsed is not None:
+        return parsed
+    msg = f"unrecognised date format {text[:40]!r}"
+    raise ValueError(msg)
+
+
+def parse_http_date(text: str) -> dt.datetime | None:
+    """An HTTP date (``Sun, 06 Dec 2026 02:29:28 GMT``) as an aware datetime (UTC when it
+    names no zone), or ``None`` for anything else."""
     try:
         parsed = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
-        parsed = None
-    if parsed is not None:
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    msg = f"unrecognised date format {text[:40]!r}"
-    raise ValueError(msg)
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _from_iso_match(match: re.Match[str]) -> dt.datetime:

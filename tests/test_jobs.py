@@ -386,15 +386,20 @@ async def test_a_retry_after_on_a_read_that_succeeds_is_capped_too(
     assert MAX_PAUSE - 1e-3 <= now() - began <= MAX_PAUSE + 1
 
 
+async def _pause_for_ten_minutes(stub: Stub, client: TavusClient) -> None:
+    """Pause the client with another call's 429 (``Retry-After: 600``); reads succeed after."""
+    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "600"})
+    stub.reply(200, {"face_id": "r1", "status": "started"})
+    with pytest.raises(RateLimitError):
+        await client.with_options(retry=RetryPolicy(max_attempts=1)).faces.get("r1")
+
+
 async def test_a_retry_after_pause_never_holds_a_wait_past_its_deadline(
     stub: Stub, stub_client: TavusClient
 ) -> None:
     # Another call's 429 paused the client for ten minutes; a wait with a one-minute deadline
     # ends at its deadline, not at the pause's end, and sends nothing meanwhile.
-    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "600"})
-    stub.reply(200, {"face_id": "r1", "status": "started"})
-    with pytest.raises(RateLimitError):
-        await stub_client.with_options(retry=RetryPolicy(max_attempts=1)).faces.get("r1")
+    await _pause_for_ten_minutes(stub, stub_client)
     began = now()
     with pytest.raises(TrainingTimeoutError):
         await stub_client.faces.job("r1").wait(timeout=60)
@@ -442,10 +447,7 @@ async def test_poll_once_during_a_long_pause_says_so_at_once(
 ) -> None:
     # A task queue's worker is told to come back later (a transient RateLimitError with the
     # time left), as a request is, instead of being held for ten minutes.
-    stub.reply(429, {"error": "slow down"}, headers={"Retry-After": "600"})
-    stub.reply(200, {"face_id": "r1", "status": "started"})
-    with pytest.raises(RateLimitError):
-        await stub_client.with_options(retry=RetryPolicy(max_attempts=1)).faces.get("r1")
+    await _pause_for_ten_minutes(stub, stub_client)
     began = now()
     with pytest.raises(RateLimitError) as info:
         await stub_client.faces.job("r1").poll_once()
