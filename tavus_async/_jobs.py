@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._driver import Driver, Finished, OnUpdate
+from ._driver import Driver
 from ._durable import CadenceState
 from ._errors import FinetuneFailedError, TrainingFailedError
 from ._hub import JobHub
@@ -29,6 +29,7 @@ from ._memory import JobMemory
 from ._models import Face, FaceStatus
 from ._outcome import FaceSource, Polled, Until, fingerprint, settle
 from ._policies import PollPolicy
+from ._waiter import Finished, OnUpdate
 
 __all__ = ["PollResult", "TrainingJob", "as_completed"]
 

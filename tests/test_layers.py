@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "_pricing",
         "_cadence _pages _create _recover",
         "_snapshot",
-        "_memory",
+        "_memory _waiter",
         "_driver",
         "_jobs",
         "_progress _callbacks _training",
