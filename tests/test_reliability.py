@@ -31,6 +31,7 @@ from tavus_async import (
     ServerError,
     TavusClient,
     TavusError,
+    TrainingJob,
     TrainingMayHaveStartedError,
 )
 from tavus_async.emulator import Emulator, Fault
@@ -474,6 +475,59 @@ async def test_cancelling_waiters_never_deletes_or_renames(
         f.state(emulator.now()).status for f in emulator.faces.values() if f.face_type == "user"
     }
     assert states == {"started"}
+
+
+async def test_a_wait_cancelled_at_any_moment_leaves_training_and_job_whole(
+    emulator: Emulator, client: TavusClient
+) -> None:
+    # Waits cancelled at random moments: between polls, in a fault's backoff, in a
+    # Retry-After pause, with a slow read in flight, with an async hook mid-call. Whatever
+    # the moment, nothing but GETs follow the creates, no task is left behind, the job's
+    # state still serializes, and the next wait (of this job, or of its state in a fresh
+    # handle) sees the training through.
+    rng = random.Random(11)
+    emulator.add_fault(Fault(kind="slow", delay=20.0, rate=0.2, route="GET /v2/faces/*"))
+    emulator.add_fault(Fault(kind="server_error", rate=0.15, route="GET /v2/faces/*"))
+    emulator.add_fault(
+        Fault(kind="rate_limit", rate=0.05, retry_after=45.0, route="GET /v2/faces/*")
+    )
+    jobs = [await client.faces.create(train_video_url=VIDEO) for _ in range(10)]
+    hooked: list[float] = []
+
+    async def slow_hook(face: Face) -> None:
+        hooked.append(face.progress or 0.0)
+        await asyncio.sleep(rng.uniform(0.0, 30.0))
+
+    async def cancel_waits(job: TrainingJob[Face]) -> None:
+        for _ in range(4):
+            waiter = asyncio.ensure_future(job.wait(on_update=slow_hook))
+            # Right away, within a read's round trip, or minutes in.
+            await asyncio.sleep(rng.choice((0.0, rng.uniform(0.0, 25.0), rng.uniform(0, 900))))
+            assert not waiter.done()  # hours of training left
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            json.loads(json.dumps(job.state))  # a cancelled read leaves a state to carry on
+
+    await asyncio.gather(*(cancel_waits(job) for job in jobs))
+    await asyncio.sleep(0)
+    assert not pending_tasks()
+    assert hooked  # the hook was running when some of them were cancelled
+    assert {"slow", "server_error", "rate_limit"} <= set(emulator.faults.counts)
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    assert all(
+        emulator.faces[job.face_id].state(emulator.now()).status == "started" for job in jobs
+    )
+    # Half the jobs waited for again as they are, half from their state in a fresh handle.
+    handles = [
+        job if i % 2 else client.faces.job(job.face_id, state=job.state)
+        for i, job in enumerate(jobs)
+    ]
+    faces = await asyncio.gather(*(handle.wait() for handle in handles))
+    assert {face.status for face in faces} == {FaceStatus.COMPLETED}
+    assert {r.method for r in emulator.requests} == {"POST", "GET"}
+    await asyncio.sleep(0)
+    assert not pending_tasks()
 
 
 # --------------------------------------------------------------------------- secrets
