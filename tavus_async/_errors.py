@@ -23,7 +23,7 @@ The hierarchy::
     │   └── ResponseValidationError a 2xx body that does not fit the model (.errors, .body)
     ├── TrainingMayHaveStartedError a create failed after it may have reached Tavus
     ├── TrainingError               the outcome of waiting for a training
-    │   ├── TrainingFailedError     status "error" (.face, .error_message)
+    │   ├── TrainingFailedError     status "error", "cancelled"… (.face, .error_message)
     │   ├── FinetuneFailedError     Phoenix-4.5 tuning failed; the preview is usable (.face)
     │   └── TrainingTimeoutError    our deadline passed; the training goes on (.face_id)
     └── CallbackError               a training callback body that cannot be parsed
@@ -298,7 +298,10 @@ class TrainingError(TavusError):
 
 
 class TrainingFailedError(TrainingError):
-    """Training ended with status ``error``.
+    """Training ended in failure: status ``error`` (or ``failed``, ``cancelled``, ``deleted``…).
+
+    The words that count are those of :attr:`FaceStatus.is_failure
+    <tavus_async.FaceStatus.is_failure>`.
 
     Attributes:
         face: The final face as last read.
@@ -309,7 +312,10 @@ class TrainingFailedError(TrainingError):
         self.face = face
         self.error_message = face.error_message
         reason = face.error_message or "no error_message given"
-        super().__init__(f"training of {face.face_id} failed: {reason}", face_id=face.face_id)
+        status = face.status.value
+        # "failed" says it all for the documented word; another one is quoted as sent.
+        how = "failed" if status.strip().lower() == "error" else f"ended as {status!r}"
+        super().__init__(f"training of {face.face_id} {how}: {reason}", face_id=face.face_id)
 
 
 class FinetuneFailedError(TrainingError):

@@ -38,7 +38,20 @@ def _aliases(*names: str) -> dict[str, tuple[str, ...]]:
 
 #: What a status says, whatever enum it belongs to and however it is spelled.
 _SUCCESS_WORDS = ("completed", "ready")
-_FAILURE_WORDS = ("error", "errored", "failed")
+#: Failure: the documented word, the tuning stage's, and words that can only mean a training
+#: that will never complete (a face cancelled or deleted): a wait on one ends at once
+#: instead of polling to its deadline, hours later.
+_FAILURE_WORDS = (
+    "error",
+    "errored",
+    "failed",
+    "cancelled",
+    "canceled",
+    "deleted",
+    "aborted",
+    "rejected",
+    "expired",
+)
 
 
 class _OpenStrEnum(str, enum.Enum):
@@ -87,7 +100,9 @@ class _TrainingStatus(_OpenStrEnum):
 
     @property
     def is_failure(self) -> bool:
-        """``error``, ``errored`` or ``failed`` (in any case): the stage failed."""
+        """``error``, ``errored``, ``failed``, or a word that ends a training for good
+        (``cancelled``, ``canceled``, ``deleted``, ``aborted``, ``rejected``, ``expired``),
+        in any case: the stage failed, or will never complete."""
         return self.value.strip().lower() in _FAILURE_WORDS
 
 
@@ -97,8 +112,9 @@ class FaceStatus(_TrainingStatus):
     Documented: ``started`` → ``completed`` | ``error``. Older documents also show
     ``training`` (in progress) and callbacks report ``ready`` (success). Values are read
     without regard to case or surrounding spaces. ``failed`` and ``errored`` (the tuning
-    stage's word) also mean failure. Any other string is kept as an unknown status
-    (``is_known`` is false) and treated as still in progress.
+    stage's word) also mean failure, as do words that can only end a training for good
+    (``cancelled``, ``deleted``…: see :attr:`is_failure`). Any other string is kept as an
+    unknown status (``is_known`` is false) and treated as still in progress.
     """
 
     STARTED = "started"

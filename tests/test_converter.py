@@ -91,7 +91,11 @@ def test_statuses_are_read_in_any_case_and_failed_means_failure() -> None:
         assert FaceStatus(word).is_failure
         assert FaceStatus(word).is_terminal
         assert FaceStatus(word).value == word  # kept as sent
-    assert not FaceStatus("cancelled").is_terminal  # unknown: still waiting
+    for word in ("cancelled", "Canceled", "deleted", "aborted", "rejected", "expired"):
+        assert FaceStatus(word).is_failure  # can never complete: the wait ends
+        assert not FaceStatus(word).is_known
+    for word in ("queued", "processing", "in_progress", "paused"):
+        assert not FaceStatus(word).is_terminal  # unknown: still waiting
 
 
 def test_replica_names_are_accepted_and_aliased() -> None:

@@ -1034,6 +1034,30 @@ async def test_a_wait_survives_fields_of_unexpected_types(
     assert len(stub.seen) == 3
 
 
+@pytest.mark.parametrize("word", ["deleted", "Cancelled", "canceled", "aborted"])
+async def test_a_face_that_can_never_complete_ends_the_wait_at_once(
+    stub: Stub, stub_client: TavusClient, word: str
+) -> None:
+    # Deleted or cancelled by someone else while we wait: a status no document lists, that
+    # can only mean the training will not complete. The wait ends on the read that says so,
+    # not at its deadline eight hours on.
+    stub.reply(200, {"face_id": "r1", "status": "started", "training_progress": "40/100"})
+    stub.reply(200, {"face_id": "r1", "status": word, "training_progress": "40/100"})
+    started = now()
+    with pytest.raises(TrainingFailedError) as info:
+        await stub_client.faces.job("r1")
+    assert info.value.face.status.value == word  # as sent
+    assert info.value.face.status.is_failure
+    assert f"ended as {word!r}" in str(info.value)
+    assert len(stub.seen) == 2
+    assert now() - started < 3600
+    # An unknown word that is no end ("queued", "processing") still waits.
+    stub.queue.clear()
+    stub.reply(200, {"face_id": "r1", "status": "processing"})
+    stub.reply(200, {"face_id": "r1", "status": "completed"})
+    assert (await stub_client.faces.job("r1")).status is FaceStatus.COMPLETED
+
+
 async def _jobs(client: TavusClient, n: int) -> AsyncIterator[TrainingJob[Any]]:
     for _ in range(n):
         yield await client.faces.create(train_video_url=VIDEO)
