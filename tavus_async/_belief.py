@@ -48,6 +48,8 @@ __all__ = ["Belief"]
 
 #: Step of the running median of the noise, per read (a quarter of a point).
 NOISE_STEP = 0.0025
+#: Seconds from its claimed creation within which a resumed face was handed off to us.
+HANDOFF = 600.0
 _TINY = 1e-300
 
 
@@ -280,25 +282,70 @@ class Belief:
             return None
         return self.start
 
+    def _handed_off(self) -> bool:
+        """A server's start read within ``HANDOFF`` of the creation it claims: the face was
+        handed to this client as it was created, and a wrong clock could hardly tell a
+        different story (a ``created_at`` hours off reads as a face hours old, or untold)."""
+        first, start = self.first_seen, self.anchor.start
+        return first is not None and start is not None and first - start <= HANDOFF
+
     def running(self, now: float) -> float | None:
-        """How long the training has run, from a start :meth:`finished` would learn from."""
+        """How long the training has run, from a start :meth:`finished` would learn from.
+
+        A server's start counts only when handed off (see :meth:`_handed_off`): no finish
+        can yet vouch for the age of a face picked up mid-way.
+        """
         start = self._measured_start()
-        return None if start is None else now - start
+        if start is None or (self.anchor.source == "server" and not self._handed_off()):
+            return None
+        return now - start
 
     def finished(self, now: float, face: Face) -> float | None:
         """The duration of a training that just reached its final success, if well measured.
 
         The finish lies between the previous read and this one: their midpoint, from a start
         this client measured (see :meth:`_measured_start`). ``None`` for failures, unknown or
-        unmeasured starts, and Phoenix-4.5 previews.
+        unmeasured starts, Phoenix-4.5 previews, a face first read finished (its finish is
+        anywhere before), and a server's start that the finish does not vouch for (see
+        :meth:`_vouched`).
         """
         start = self._measured_start()
-        if not face.status.is_success or start is None:
+        before = self.previous_poll
+        if not face.status.is_success or start is None or before is None:
             return None
         tuning = face.finetune_status
         if (tuning is not None and not tuning.is_success) or (
             tuning is None and face.is_phoenix_45
         ):
             return None
-        before = self.previous_poll if self.previous_poll is not None else now
+        if self.anchor.source == "server" and not self._vouched(before, now):
+            return None
         return 0.5 * (before + now) - start
+
+    def _vouched(self, before: float, now: float) -> bool:
+        """Whether a server's start of a face that finished between ``before`` and ``now``
+        is worth learning from: handed off, or made by all the reads (the finish included)
+        at least as likely as a face of unknown age.
+
+        A clock hours off teaches durations hours off, and every training the client
+        waits for after them pays: a worker that picked faces up mid-way from a server
+        whose ``created_at`` ran 2 h ahead learned 1.0-2.4 h for trainings of 2.8-4.2 h,
+        and then spent 147 requests on each silent one it created instead of 70. The odds,
+        as :meth:`~tavus_async._anchor.Anchor.weigh` keeps them: even, times the prior's
+        chance that a face that old is still training, times the survival each story gave
+        the reads, up to the last interval; then the chance each gave of finishing in it.
+        """
+        if self._handed_off():
+            return True
+        prior, anchor, first = self.prior, self.anchor, self.first_seen
+        claim = anchor.start
+        if claim is None or first is None:
+            return False
+        # Survival over the last interval, as the last weigh counted it, undone.
+        claimed = (prior.sf(before - claim), prior.sf(now - claim))
+        unknown = (prior.residual_sf(before - first), prior.residual_sf(now - first))
+        odds = math.log(max(prior.sf(first - claim), _TINY)) + anchor.evidence
+        for sign, (sf_before, sf_now) in ((1.0, claimed), (-1.0, unknown)):
+            survived = max(sf_now, _TINY) / max(sf_before, _TINY)
+            odds += sign * (math.log(max(1.0 - survived, _TINY)) - math.log(survived))
+        return odds >= 0.0

@@ -799,6 +799,60 @@ async def test_a_stateless_worker_learns_the_training_it_sees_finish(
     assert math.sqrt(learned[0] * learned[1]) < math.sqrt(documented[0] * documented[1])
 
 
+async def _learned_from_resumes(
+    emulator: Emulator, *, duration: float, pickup: float, skew: float = 0.0, count: int = 4
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """What a client that only resumes faces (``pickup`` seconds after their creation)
+    learns from watching them finish, beside what it was told."""
+    scenario = Scenario(duration=duration, created_at_skew=skew)
+    emulator.add_rule(Rule(name_contains="resumed", scenario=scenario))
+    async with (
+        TavusClient(api_key=API_KEY, base_url=emulator.url) as creator,
+        TavusClient(api_key=API_KEY, base_url=emulator.url) as worker,
+    ):
+        ids = [
+            (await creator.faces.create(train_video_url=VIDEO, face_name="resumed")).face_id
+            for _ in range(count)
+        ]
+        await asyncio.sleep(pickup)
+        faces = await asyncio.gather(*(worker.faces.job(face_id) for face_id in ids))
+        assert all(face.status.is_success for face in faces)
+        return worker.expected_duration, worker.poll_policy.expected_duration
+
+
+def _median(duration_range: tuple[float, float]) -> float:
+    return math.sqrt(duration_range[0] * duration_range[1])
+
+
+async def test_a_worker_handed_faces_at_creation_learns_their_length(
+    emulator: Emulator,
+) -> None:
+    # One-hour trainings, each handed to a worker as it is created: their created_at, read
+    # against the server's Date, dates them; the worker learns they take about an hour.
+    learned, told = await _learned_from_resumes(emulator, duration=HOUR, pickup=30.0)
+    assert _median(learned) < 2 * HOUR < 3 * HOUR < _median(told)
+
+
+async def test_a_face_first_read_finished_teaches_nothing(emulator: Emulator) -> None:
+    # Resumed five hours after its creation, done at one: the finish is anywhere in those
+    # five hours. Learning its age at the read taught "5 h" for a one-hour training.
+    learned, told = await _learned_from_resumes(emulator, duration=HOUR, pickup=5 * HOUR)
+    assert learned == told
+
+
+async def test_a_created_at_that_runs_ahead_teaches_nothing(emulator: Emulator) -> None:
+    # Picked up 2.5 h into 3.5 h trainings, from a server whose created_at is 2 h ahead
+    # (a time zone): each face looks half an hour old and finishes at 1.5 h by that clock.
+    # Learned, those durations moved the worker's prior to 1.0-2.4 h, and every training it
+    # then created was polled hours before its finish could come (147 requests for a silent
+    # one instead of 70, in a simulation of the cadence). The finish, an hour and a half in, is likelier for a face of
+    # unknown age than for one of the age the server told: nothing is learned from it.
+    learned, told = await _learned_from_resumes(
+        emulator, duration=3.5 * HOUR, pickup=2.5 * HOUR, skew=2 * HOUR
+    )
+    assert learned == told
+
+
 async def test_a_batch_does_not_teach_its_shortest_trainings_alone(emulator: Emulator) -> None:
     # Ten silent trainings of 2.9 to 4.1 h, created together and awaited together. When the
     # fourth is done, the six others have run longer than those four took: learning from
