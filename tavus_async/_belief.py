@@ -50,6 +50,9 @@ __all__ = ["Belief"]
 NOISE_STEP = 0.0025
 #: Seconds from its claimed creation within which a resumed face was handed off to us.
 HANDOFF = 600.0
+#: The widest gap between the reads around a finish, as a share of the duration, for the
+#: finish to teach (dated within a tenth either way).
+BRACKET = 0.2
 _TINY = 1e-300
 
 
@@ -306,8 +309,9 @@ class Belief:
         The finish lies between the previous read and this one: their midpoint, from a start
         this client measured (see :meth:`_measured_start`). ``None`` for failures, unknown or
         unmeasured starts, Phoenix-4.5 previews, a face first read finished (its finish is
-        anywhere before), and a server's start that the finish does not vouch for (see
-        :meth:`_vouched`).
+        anywhere before), reads around the finish more than ``BRACKET`` of the duration
+        apart (a wait a callback resolved), and a server's start that the finish does not
+        vouch for (see :meth:`_vouched`).
         """
         start = self._measured_start()
         before = self.previous_poll
@@ -320,7 +324,10 @@ class Belief:
             return None
         if self.anchor.source == "server" and not self._vouched(before, now):
             return None
-        return 0.5 * (before + now) - start
+        duration = 0.5 * (before + now) - start
+        # A finish dated loosely teaches a wrong length: a wait resolved by a callback reads
+        # at its start and at the finish, and the midpoint taught half of 3.5 h.
+        return duration if now - before <= BRACKET * duration else None
 
     def _vouched(self, before: float, now: float) -> bool:
         """Whether a server's start of a face that finished between ``before`` and ``now``

@@ -845,8 +845,9 @@ async def test_a_created_at_that_runs_ahead_teaches_nothing(emulator: Emulator) 
     # (a time zone): each face looks half an hour old and finishes at 1.5 h by that clock.
     # Learned, those durations moved the worker's prior to 1.0-2.4 h, and every training it
     # then created was polled hours before its finish could come (147 requests for a silent
-    # one instead of 70, in a simulation of the cadence). The finish, an hour and a half in, is likelier for a face of
-    # unknown age than for one of the age the server told: nothing is learned from it.
+    # one instead of 70, in a simulation of the cadence). The finish, an hour and a half
+    # in, is likelier for a face of unknown age than for one of the age the server told:
+    # nothing is learned from it.
     learned, told = await _learned_from_resumes(
         emulator, duration=3.5 * HOUR, pickup=2.5 * HOUR, skew=2 * HOUR
     )

@@ -123,6 +123,19 @@ async def test_a_callback_resolves_the_job_with_three_requests(
     assert client.callbacks.accepted == 1
 
 
+async def test_a_wait_resolved_by_a_callback_teaches_no_duration(
+    emulator: Emulator, client: TavusClient, callback_url: str
+) -> None:
+    # Read at its start and at the callback, 3.5 h later: the finish is dated to "between
+    # the two", and the midpoint taught 1.75 h (three such waits moved the client's
+    # expected duration to 1.6-3.3 h).
+    told = client.expected_duration
+    for _ in range(3):
+        await (await client.faces.create(train_video_url=VIDEO, callback_url=callback_url))
+    assert client.callbacks.accepted == 3
+    assert client.expected_duration == told
+
+
 async def test_a_lost_callback_is_caught_by_the_safety_net(emulator: Emulator) -> None:
     emulator.callback_mode = "drop"
     async with (
