@@ -53,6 +53,8 @@ HANDOFF = 600.0
 #: The widest gap between the reads around a finish, as a share of the duration, for the
 #: finish to teach (dated within a tenth either way).
 BRACKET = 0.2
+#: Seconds before a callback within which the outcome it reports is taken to have come.
+CALLBACK_SLACK = 60.0
 _TINY = 1e-300
 
 
@@ -63,6 +65,7 @@ class Belief:
         "anchor",
         "evidence",
         "first_seen",
+        "hinted_at",
         "last_poll",
         "model",
         "noise",
@@ -81,6 +84,8 @@ class Belief:
         self.anchor = anchor
         #: Local time of the first read.
         self.first_seen: float | None = None
+        #: Local time a callback last said the face changed (not carried in a state).
+        self.hinted_at: float | None = None
         #: Local times of the last read and of the one before it.
         self.last_poll: float | None = None
         self.previous_poll: float | None = None
@@ -310,11 +315,16 @@ class Belief:
         this client measured (see :meth:`_measured_start`). ``None`` for failures, unknown or
         unmeasured starts, Phoenix-4.5 previews, a face first read finished (its finish is
         anywhere before), reads around the finish more than ``BRACKET`` of the duration
-        apart (a wait a callback resolved), and a server's start that the finish does not
-        vouch for (see :meth:`_vouched`).
+        apart, and a server's start that the finish does not vouch for (see
+        :meth:`_vouched`). A callback since the previous read (:attr:`hinted_at`) dates the
+        finish to within ``CALLBACK_SLACK`` before it.
         """
         start = self._measured_start()
-        before = self.previous_poll
+        before, hinted = self.previous_poll, self.hinted_at
+        if before is not None and hinted is not None and before < hinted <= now:
+            # Tavus calls back on the outcome: the finish came shortly before the callback,
+            # not anywhere since the read before it (hours, when a callback is relied on).
+            before = max(before, hinted - CALLBACK_SLACK)
         if not face.status.is_success or start is None or before is None:
             return None
         tuning = face.finetune_status
@@ -326,7 +336,7 @@ class Belief:
             return None
         duration = 0.5 * (before + now) - start
         # A finish dated loosely teaches a wrong length: a wait resolved by a callback reads
-        # at its start and at the finish, and the midpoint taught half of 3.5 h.
+        # at its start and at the finish, and their midpoint taught half of 3.5 h.
         return duration if now - before <= BRACKET * duration else None
 
     def _vouched(self, before: float, now: float) -> bool:

@@ -208,6 +208,7 @@ class Driver(Generic[FaceT]):
 
     def poll_soon(self) -> None:
         """Schedule a read now (a callback said something changed)."""
+        self._job._memory.hinted()  # the finish it may report came just before
         self.next_poll_at = float("-inf")
         # A poll already in flight would reschedule over this; the flag makes it read again.
         self.hinted = True

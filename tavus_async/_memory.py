@@ -162,6 +162,16 @@ class JobMemory:
         """``cadence`` as a state token, the next poll ``delay`` seconds after ``now``."""
         return encode(snapshot(cadence, self.face_id, now=now, wall=time.time(), delay=delay))
 
+    def hinted(self) -> None:
+        """A callback said the face changed: note when, to date a finish the next read finds."""
+        cadence = self._cadence
+        if cadence is None:
+            return
+        try:
+            cadence.belief.hinted_at = cadence.policy.clock()
+        except RuntimeError:  # the default clock outside a running loop
+            return
+
     def take_in(self, polled: Polled[Face], policy: PollPolicy | None) -> None:
         """Learn from a successful read: restore a pending state, observe, note the skew,
         and learn the duration of a training seen to finish."""

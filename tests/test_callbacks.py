@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -123,17 +124,27 @@ async def test_a_callback_resolves_the_job_with_three_requests(
     assert client.callbacks.accepted == 1
 
 
-async def test_a_wait_resolved_by_a_callback_teaches_no_duration(
+async def test_a_wait_resolved_by_a_callback_learns_what_polling_learns(
     emulator: Emulator, client: TavusClient, callback_url: str
 ) -> None:
-    # Read at its start and at the callback, 3.5 h later: the finish is dated to "between
-    # the two", and the midpoint taught 1.75 h (three such waits moved the client's
-    # expected duration to 1.6-3.3 h).
+    # Read at its start and at the callback an hour later: dated "between the two reads",
+    # the finish taught half its length (three one-hour trainings moved the client's
+    # median to 1.1 h). The callback dates it: the same as a client that polled learns.
+    emulator.add_rule(Rule(name_contains="short", scenario=Scenario(duration=3600)))
     told = client.expected_duration
-    for _ in range(3):
-        await (await client.faces.create(train_video_url=VIDEO, callback_url=callback_url))
-    assert client.callbacks.accepted == 3
-    assert client.expected_duration == told
+    async with TavusClient(api_key=API_KEY, base_url=emulator.url) as polling:
+        for _ in range(3):
+            await (
+                await client.faces.create(
+                    train_video_url=VIDEO, face_name="short", callback_url=callback_url
+                )
+            )
+            await (await polling.faces.create(train_video_url=VIDEO, face_name="short"))
+        assert client.callbacks.accepted == 3
+        learned, polled = client.expected_duration, polling.expected_duration
+    median = [math.sqrt(low * high) for low, high in (told, learned, polled)]
+    assert median[1] < 2 * 3600 < median[0]
+    assert abs(median[1] / median[2] - 1) < 0.03
 
 
 async def test_a_lost_callback_is_caught_by_the_safety_net(emulator: Emulator) -> None:
