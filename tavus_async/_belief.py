@@ -48,8 +48,9 @@ __all__ = ["Belief"]
 
 #: Step of the running median of the noise, per read (a quarter of a point).
 NOISE_STEP = 0.0025
-#: Seconds from its claimed creation within which a resumed face was handed off to us.
-HANDOFF = 600.0
+#: Seconds from its claimed creation within which a resumed face was handed off to us, and
+#: the most progress it may show then.
+HANDOFF, HANDOFF_PROGRESS = 600.0, 0.1
 #: The widest gap between the reads around a finish, as a share of the duration, for the
 #: finish to teach (dated within a tenth either way).
 BRACKET = 0.2
@@ -64,6 +65,7 @@ class Belief:
     __slots__ = (
         "anchor",
         "evidence",
+        "first_progress",
         "first_seen",
         "hinted_at",
         "last_poll",
@@ -82,8 +84,9 @@ class Belief:
         self.prior = prior
         #: When the face was created, and where that came from.
         self.anchor = anchor
-        #: Local time of the first read.
+        #: Local time of the first read, and the progress it showed (if any).
         self.first_seen: float | None = None
+        self.first_progress: float | None = None
         #: Local time a callback last said the face changed (not carried in a state).
         self.hinted_at: float | None = None
         #: Local times of the last read and of the one before it.
@@ -121,7 +124,7 @@ class Belief:
         which dates ``created_at`` when the server sent no ``Date``)."""
         self.anchor.read(now, face, server_date, first=self.first_seen is None, wall=wall)
         if self.first_seen is None:
-            self.first_seen = now
+            self.first_seen, self.first_progress = now, face.progress
         before, self.last_poll = self.last_poll, now
         self.previous_poll = before
         if before is not None:
@@ -291,11 +294,16 @@ class Belief:
         return self.start
 
     def _handed_off(self) -> bool:
-        """A server's start read within ``HANDOFF`` of the creation it claims: the face was
+        """A server's start read within ``HANDOFF`` of the creation it claims, with progress
+        at that first read (if any) no further than ``HANDOFF_PROGRESS``: the face was
         handed to this client as it was created, and a wrong clock could hardly tell a
-        different story (a ``created_at`` hours off reads as a face hours old, or untold)."""
-        first, start = self.first_seen, self.anchor.start
-        return first is not None and start is not None and first - start <= HANDOFF
+        different story (a ``created_at`` hours off reads as a face hours old, or untold;
+        one that makes a face hours in look fresh is belied by its progress, if it has
+        any)."""
+        first, start, progress = self.first_seen, self.anchor.start, self.first_progress
+        if first is None or start is None or first - start > HANDOFF:
+            return False
+        return progress is None or progress <= HANDOFF_PROGRESS
 
     def running(self, now: float) -> float | None:
         """How long the training has run, from a start :meth:`finished` would learn from.

@@ -109,6 +109,9 @@ def restore(
     belief.anchor.source = state.source
     belief.anchor.evidence = state.anchor
     belief.first_seen = local(state.first)
+    # The first read's progress is the first change point, when that was the first read.
+    if state.points and state.first is not None and state.points[0][0] == state.first:
+        belief.first_progress = state.points[0][1] / 1000.0
     belief.last_poll = local(state.last)
     belief.points = [(base + t, p / 1000.0) for t, p in state.points]
     belief.evidence = state.evidence

@@ -833,6 +833,16 @@ async def test_a_worker_handed_faces_at_creation_learns_their_length(
     assert _median(learned) < 2 * HOUR < 3 * HOUR < _median(told)
 
 
+async def test_a_face_that_only_looks_fresh_teaches_nothing(emulator: Emulator) -> None:
+    # Picked up two hours into its training from a server whose created_at runs 2 h ahead:
+    # it looks a minute old, as if handed over at its creation, but its progress at that
+    # first read is well under way. Learned, each taught 1.5 h for a 3.5 h training.
+    learned, told = await _learned_from_resumes(
+        emulator, duration=3.5 * HOUR, pickup=2 * HOUR + 60, skew=2 * HOUR
+    )
+    assert learned == told
+
+
 async def test_a_face_first_read_finished_teaches_nothing(emulator: Emulator) -> None:
     # Resumed five hours after its creation, done at one: the finish is anywhere in those
     # five hours. Learning its age at the read taught "5 h" for a one-hour training.
