@@ -146,14 +146,8 @@ class Anchor:
         :meth:`~tavus_async._belief.Belief.prior_sf_pdf`); all but ruled out, it goes."""
         if self.source not in ("server", "doubted") or self.start is None:
             return
-        anchored = math.log(
-            max(prior.sf(now - self.start), _TINY) / max(prior.sf(before - self.start), _TINY)
-        )
-        unanchored = math.log(
-            max(prior.residual_sf(now - first_seen), _TINY)
-            / max(prior.residual_sf(before - first_seen), _TINY)
-        )
-        self.evidence += anchored - unanchored
+        anchored, unanchored = self._survived(prior, first_seen, before, now)
+        self.evidence += math.log(anchored) - math.log(unanchored)
         if self.evidence < DROP:
             self.start, self.source = None, "distrusted"
         elif self.evidence < 0.0:
@@ -161,6 +155,34 @@ class Anchor:
             # favour late (an unknown age's hazard rises past the claim's) would otherwise
             # inform progress again, and teach the client an 11-hour training.
             self.source = "doubted"
+
+    def finish_odds(
+        self, prior: DurationPrior, first_seen: float, before: float, now: float
+    ) -> float:
+        """Log-odds of the server's start against an unknown one for a face that finished
+        between ``before`` and ``now``, weighed by :meth:`weigh` up to ``now``: the prior's
+        chance that a face as old as claimed at ``first_seen`` was still training, the
+        survival each story gave the reads up to ``before``, and the chance each gave of
+        finishing in the last interval (not of surviving it, as :meth:`weigh` counted)."""
+        if self.start is None:
+            return -math.inf
+        odds = math.log(max(prior.sf(first_seen - self.start), _TINY)) + self.evidence
+        anchored, unanchored = self._survived(prior, first_seen, before, now)
+        for sign, survived in ((1.0, anchored), (-1.0, unanchored)):
+            odds += sign * (math.log(max(1.0 - survived, _TINY)) - math.log(survived))
+        return odds
+
+    def _survived(
+        self, prior: DurationPrior, first_seen: float, before: float, now: float
+    ) -> tuple[float, float]:
+        """The chance, from ``before`` to ``now``, that the training kept going: by the
+        server's start, and by an unknown age (from ``first_seen``). Both positive."""
+        start = self.start if self.start is not None else first_seen
+        anchored = max(prior.sf(now - start), _TINY) / max(prior.sf(before - start), _TINY)
+        unanchored = max(prior.residual_sf(now - first_seen), _TINY) / max(
+            prior.residual_sf(before - first_seen), _TINY
+        )
+        return anchored, unanchored
 
     @property
     def told(self) -> bool:

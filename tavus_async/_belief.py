@@ -350,27 +350,15 @@ class Belief:
     def _vouched(self, before: float, now: float) -> bool:
         """Whether a server's start of a face that finished between ``before`` and ``now``
         is worth learning from: handed off, or made by all the reads (the finish included)
-        at least as likely as a face of unknown age.
+        at least as likely as a face of unknown age, at even odds
+        (:meth:`~tavus_async._anchor.Anchor.finish_odds`).
 
         A clock hours off teaches durations hours off, and every training the client
         waits for after them pays: a worker that picked faces up mid-way from a server
         whose ``created_at`` ran 2 h ahead learned 1.0-2.4 h for trainings of 2.8-4.2 h,
-        and then spent 147 requests on each silent one it created instead of 70. The odds,
-        as :meth:`~tavus_async._anchor.Anchor.weigh` keeps them: even, times the prior's
-        chance that a face that old is still training, times the survival each story gave
-        the reads, up to the last interval; then the chance each gave of finishing in it.
+        and then spent 147 requests on each silent one it created instead of 70.
         """
+        first = self.first_seen
         if self._handed_off():
             return True
-        prior, anchor, first = self.prior, self.anchor, self.first_seen
-        claim = anchor.start
-        if claim is None or first is None:
-            return False
-        # Survival over the last interval, as the last weigh counted it, undone.
-        claimed = (prior.sf(before - claim), prior.sf(now - claim))
-        unknown = (prior.residual_sf(before - first), prior.residual_sf(now - first))
-        odds = math.log(max(prior.sf(first - claim), _TINY)) + anchor.evidence
-        for sign, (sf_before, sf_now) in ((1.0, claimed), (-1.0, unknown)):
-            survived = max(sf_now, _TINY) / max(sf_before, _TINY)
-            odds += sign * (math.log(max(1.0 - survived, _TINY)) - math.log(survived))
-        return odds >= 0.0
+        return first is not None and self.anchor.finish_odds(self.prior, first, before, now) >= 0

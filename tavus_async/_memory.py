@@ -164,13 +164,9 @@ class JobMemory:
 
     def hinted(self) -> None:
         """A callback said the face changed: note when, to date a finish the next read finds."""
-        cadence = self._cadence
-        if cadence is None:
-            return
-        try:
-            cadence.belief.hinted_at = cadence.policy.clock()
-        except RuntimeError:  # the default clock outside a running loop
-            return
+        now = self.now()
+        if self._cadence is not None and now is not None:
+            self._cadence.belief.hinted_at = now
 
     def take_in(self, polled: Polled[Face], policy: PollPolicy | None) -> None:
         """Learn from a successful read: restore a pending state, observe, note the skew,
