@@ -8,11 +8,11 @@ own (local, monotonic) clock:
   and the difference is reported as a *skew sample*: a server whose clocks are off, or a
   ``created_at`` in another time zone, shows up here first and corrects later resumes;
 * **server**: a resumed face; its ``created_at`` read against the server's ``Date`` header,
-  corrected by the client's skew (from a server that sends no ``Date``: against our own
-  wall clock, which the client keeps in step with its own). Dropped at once when absurd
-  (more than five minutes in the future, or more than two weeks old), when the ``Date``
-  turns out not to keep time with our clock (:meth:`Anchor.distrust`, from the cadence),
-  and on either of two kinds of evidence:
+  corrected by the client's skew (from a server that sends no ``Date``, or one whose
+  ``Date`` turns out not to keep time with our clock: against our own wall clock, which
+  the client keeps in step with its own; see :meth:`Anchor.redate`). Dropped at once when
+  absurd (more than five minutes in the future, or more than two weeks old), and on either
+  of two kinds of evidence:
 
   - *survival*: the anchor predicts a finish ("it is three hours in, so it ends soon"). It is
     weighed against an unknown start by the survival each predicted since the first read,
@@ -130,15 +130,33 @@ class Anchor:
             age = (wall - created).total_seconds()
         else:
             return
+        self._date(now, age, absurd="untold")
+
+    def _date(self, now: float, age: float, *, absurd: str) -> None:
         if MIN_AGE <= age <= MAX_AGE:
             self.start, self.source = now - max(age, 0.0), "server"
         else:
-            self.source = "untold"
+            self.start, self.source = None, absurd
 
-    def distrust(self) -> None:
-        """Drop a server-derived start: the server's ``Date`` turned out not to keep time."""
-        if self.source in ("server", "doubted", "witnessed"):
+    def redate(self, now: float, face: Face, wall: dt.datetime | None) -> None:
+        """The server's ``Date`` turned out not to keep time: a start read against it is
+        read again against ``wall`` (our wall clock at ``now``), as from a server that
+        sends no ``Date``; without one, it is dropped.
+
+        Such a ``Date`` comes from a server on virtual or accelerated time stamped with the
+        machine's real clock, or from a cache: its ``created_at`` may still be right. (A
+        silent face resumed mid-way on such a server, its age dropped, was seen after 70 s
+        for 43 requests; dated by our wall clock, after about 58 s for as many.)
+        """
+        if self.source not in ("server", "doubted", "witnessed", "untold"):
+            return
+        # Whatever the polls said of the old start, they said it of another claim.
+        self.evidence = ODDS
+        if wall is None or face.created_at is None:
             self.start, self.source = None, "distrusted"
+            return
+        age = (wall - face.created_at).total_seconds()
+        self._date(now, age, absurd="distrusted" if self.source != "untold" else "untold")
 
     def weigh(self, prior: DurationPrior, first_seen: float, before: float, now: float) -> None:
         """Survival evidence: a server-derived start that outlives its own prediction loses

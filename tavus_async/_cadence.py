@@ -114,11 +114,11 @@ class Cadence:
         self.backoffs.success()
         self.polls += 1
         was_broken = self.server_clock.broken
-        if server_date is not None and not self.server_clock.read(now, server_date):
-            if not was_broken:  # it just stopped keeping time: so much for its created_at
-                self.belief.anchor.distrust()
-            server_date = None
         own = None if wall is None else dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)
+        if server_date is not None and not self.server_clock.read(now, server_date):
+            if not was_broken:  # it just stopped keeping time: as if it had sent none
+                self.belief.anchor.redate(now, face, own)
+            server_date = None
         self.belief.observe(now, face, server_date, own)
 
     @property

@@ -565,24 +565,31 @@ def test_progress_that_explains_a_doubted_age_restores_it() -> None:
     assert check(None, 2 * HOUR).source == "observed"
 
 
-async def test_a_date_that_does_not_keep_time_is_not_a_clock() -> None:
-    # A server on virtual time whose Date is the machine's real clock: three virtual hours
-    # in, its created_at (emulated) against its Date (real) says the face is brand new.
-    # The Date barely moves while our clock does, so that reading is dropped: the age is
-    # then unknown (no silent progress can say it), and the training is still seen.
-    async with Emulator(api_key=API_KEY, real_date=True, scenario="silent") as emulator:
-        async with TavusClient(api_key=API_KEY, base_url=emulator.url) as creator:
-            created = await creator.faces.create(train_video_url=VIDEO, face_name="late")
-        await asyncio.sleep(3 * HOUR)
-        async with TavusClient(api_key=API_KEY, base_url=emulator.url) as client:
+async def test_a_date_that_does_not_keep_time_is_no_date() -> None:
+    # A server on virtual time whose Date is the machine's real clock: an hour (virtual) in,
+    # its created_at (emulated) against its Date (real) says the face is brand new. The Date
+    # barely moves while our clock does, so it is taken as no Date: created_at is read
+    # against our own wall clock, which keeps time with the loop's, and the age is right.
+    duration = 3.5 * HOUR
+    async with Emulator(api_key=API_KEY, real_date=True, seed=4) as emu:
+        emu.add_rule(Rule(name_contains="x", scenario=Scenario(curve="silent", duration=duration)))
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as creator:
+            created = await creator.faces.create(train_video_url=VIDEO, face_name="x")
+        await asyncio.sleep(HOUR)
+        async with TavusClient(api_key=API_KEY, base_url=emu.url) as client:
             job = client.faces.job(created.face_id)
-            ages: list[float | None] = []
-            await _await_sampling(job, 60.0, lambda: ages.append(job.age))
-        finished = emulator.finish_time(created.face_id)
-    assert ages[0] is not None
-    assert ages[0] < 0.5 * HOUR  # the server's word at the resume: wrong by three hours
-    assert ages[-1] is None
+            ages: list[tuple[float, float | None]] = []
+            await _await_sampling(job, 60.0, lambda: ages.append((emu.now(), job.age)))
+        finished = emu.finish_time(created.face_id)
     assert finished is not None
+    first_age = ages[0][1]
+    assert first_age is not None
+    assert first_age < 0.5 * HOUR  # the server's word at the resume: an hour too young
+    # Then the emulator's clock (the face was created at its time 0), until the polls may
+    # come to doubt it (unknown, not wrong).
+    dated = [(now, age) for now, age in ages[1:] if age is not None and age > 0.5 * HOUR]
+    assert dated
+    assert all(abs(age - now) < 120.0 for now, age in dated)
 
 
 @contextlib.asynccontextmanager
