@@ -10,7 +10,9 @@ clock (``"wall"``) is used. When a worker restores a state it measures how long 
 on the same kind of clock. If the answer is absurd (negative, or more than 30 days), or
 under a quarter of the delay the cadence had suggested (a clock that does not move with the
 worker's: a server on virtual or accelerated time whose ``Date`` is real, a reset), it takes
-that delay instead.
+that delay instead. A ``Date`` that moves far less than that delay is found out as a
+``Date`` that does not keep time (see :mod:`tavus_async._server_clock`), as one process
+finds it out over its reads, and ``date_broken`` says so from then on.
 
 The token holds no secret: no API key, no callback token. Anything else about it (a version
 this release does not know, a truncated or edited token, another face's state) is refused
@@ -80,6 +82,9 @@ class CadenceState:
     prior: tuple[float, float] = (12470.0, 0.144)
     """The duration prior the job uses: median (s) and log-spread of its core."""
     safety_net: bool = False
+    date_broken: bool = False
+    """The server's ``Date`` was found not to keep time with the worker's clock: it times
+    nothing of this job again (``clock`` is then ``"wall"``)."""
 
 
 def encode(state: CadenceState) -> str:

@@ -42,6 +42,14 @@ class ServerClock:
             None if self.offset is None or start is None else (start, self.offset)
         )
 
+    def resume(self, local: float, shared: float) -> None:
+        """Carry on from a restored state: it was saved at ``local`` (our clock, as the
+        restore placed it) when the server's time was ``shared``. The next :meth:`read`
+        then checks the ``Date`` against the time the restore took to have passed: a
+        ``Date`` that barely moved over a long suggested delay does not keep time."""
+        self.offset = shared - local
+        self._ref = (local, self.offset)
+
     def read(self, now: float, server_date: dt.datetime) -> bool:
         """Take in a ``Date`` read at ``now``: whether it keeps time with our clock (once it
         has not, never again).

@@ -67,6 +67,7 @@ def snapshot(
         restarted=belief.restarted,
         prior=(round(belief.prior.median, 1), round(belief.prior.spread, 4)),
         safety_net=cadence.safety_net,
+        date_broken=cadence.server_clock.broken,
     )
 
 
@@ -105,6 +106,12 @@ def restore(
 
     prior = DurationPrior.of(*state.prior)
     cadence = Cadence(policy, prior, safety_net=state.safety_net, start=local(state.start))
+    if state.date_broken:
+        cadence.server_clock.broken = True
+    elif state.clock == "date":
+        # Timed on the Date: the next read checks it against the time taken to have passed
+        # (one that barely moved over a long delay is found out, as one process finds it).
+        cadence.server_clock.resume(base, state.saved)
     belief = cadence.belief
     belief.anchor.source = state.source
     belief.anchor.evidence = state.anchor
