@@ -39,6 +39,10 @@ RUNNING_REFRESH = 60.0
 _WALL_REFS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[float, float]] = (
     weakref.WeakKeyDictionary()
 )
+#: The same per injected clock (the latest few: a test suite makes many), for clients that
+#: share one: a client opened hours (of that clock) after another dates faces as it does.
+_CLOCK_WALL_REFS: dict[Clock, tuple[float, float]] = {}
+_MAX_CLOCK_WALL_REFS = 64
 
 
 class HubJob(Protocol):
@@ -150,8 +154,9 @@ class JobHub:
         #: Callback receiver bridge: set by the client when callbacks are enabled.
         self.callback_token: str | None = None
         self._subscriptions: dict[str, weakref.WeakSet[HubJob]] = {}
-        # (epoch seconds, an injected policy clock) at one moment (see wall()). Taken now if
-        # a loop runs: a client opened early dates the loop's faces best on virtual time.
+        # (epoch seconds, an injected policy clock) at one moment, if that clock cannot key
+        # the shared references (see wall()). Taken now if a loop runs: a client opened
+        # early dates the faces best on virtual time.
         self._wall_ref: tuple[float, float] | None = None
         self.wall(policy.clock)
 
@@ -235,9 +240,10 @@ class JobHub:
         """Our wall clock (epoch seconds) as of ``clock()``: read once, then moved on by
         ``clock``. ``None`` for another clock than the client's, or outside a loop.
 
-        For the default clock the reading is taken once per event loop, so that every
-        client on a loop keeps the same time, on virtual time too (a client opened three
-        virtual hours in does not think it is three hours earlier than the first one).
+        The reading is taken once per event loop for the default clock, once per clock for
+        an injected one, so that every client on a loop (or clock) keeps the same time, on
+        virtual time too: a client opened three virtual hours in does not think it is three
+        hours earlier than the first one, and dates the faces that one created as it would.
         """
         if clock != self.policy.clock:
             return None
@@ -248,11 +254,22 @@ class JobHub:
         if clock == loop_clock:
             ref = _WALL_REFS.setdefault(asyncio.get_running_loop(), (time.time(), now))
         else:
-            if self._wall_ref is None:
-                self._wall_ref = (time.time(), now)
-            ref = self._wall_ref
+            ref = self._clock_ref(clock, now)
         epoch, then = ref
         return epoch + (now - then)
+
+    def _clock_ref(self, clock: Clock, now: float) -> tuple[float, float]:
+        try:
+            ref = _CLOCK_WALL_REFS.get(clock)
+        except TypeError:  # an unhashable callable: this client keeps its own
+            if self._wall_ref is None:
+                self._wall_ref = (time.time(), now)
+            return self._wall_ref
+        if ref is None:
+            if len(_CLOCK_WALL_REFS) >= _MAX_CLOCK_WALL_REFS:
+                del _CLOCK_WALL_REFS[next(iter(_CLOCK_WALL_REFS))]
+            ref = _CLOCK_WALL_REFS[clock] = (time.time(), now)
+        return ref
 
     # ------------------------------------------------------------------ running jobs
 
