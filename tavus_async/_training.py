@@ -188,10 +188,10 @@ class _TrainingResource(Generic[FaceT]):
                 raise InvalidArgumentError(msg)
             # Reads the stock list (GETs); the create itself is sent only if the name exists.
             body["voice_name"] = await self._voices.check_voice_name(voice_name)
-        created = await post_create(self._http, self._path(), body, resource=n.resource, name=name)
-        # Our wall clock's reading for this loop, taken no later than the face's created_at
-        # is stamped: a client that resumes it on this loop (virtual time) dates it right.
+        # Our wall clock's reading for this loop (or clock), taken before the face's
+        # created_at is stamped: a client that resumes it on virtual time dates it right.
         self._hub.wall(self._hub.policy.clock)
+        created = await post_create(self._http, self._path(), body, resource=n.resource, name=name)
         return TrainingJob(
             created.face_id,
             source=self,
