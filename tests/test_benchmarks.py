@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
+import foreign_server
 import held_out
 import run
 from _virtual import table
@@ -48,6 +49,20 @@ def test_the_held_out_benchmark_runs_and_names_its_verdicts(
         assert shape.name in out
     assert "held-out family 5: 2 shapes; the floor held on" in out
     assert "stateless" not in out  # no stateless worker measured, no columns for it
+
+
+def test_the_foreign_server_benchmark_runs_every_clock_and_way(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert foreign_server.main(["--trainings", "1", "--shapes", "linear"]) == 0
+    out = capsys.readouterr().out
+    for clock in foreign_server.CLOCKS:
+        for way in foreign_server.WAYS:
+            assert f"| linear | {clock}" in out
+            assert way in out
+    assert "rows no worse than a fixed 120 s poller on both axes" in out
+    with pytest.raises(SystemExit):
+        foreign_server.main(["--shapes", "zigzag"])
 
 
 @pytest.mark.parametrize("seed", range(8))
