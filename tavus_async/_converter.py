@@ -133,6 +133,10 @@ def _lenient(strict: Callable[[Any, Any], Any], kind: Any, label: str) -> Callab
 
 
 def _structure_open_enum(value: Any, cls: type[_OpenStrEnum]) -> _OpenStrEnum:
+    # A documented value, without Enum's call machinery (a wait reads one per poll).
+    member = cls._value2member_map_.get(value) if value.__class__ is str else None
+    if member is not None:
+        return member  # type: ignore[return-value]  # the map holds cls's own members
     if not isinstance(value, str):
         msg = f"expected a status string, got {_json_type(value)}"
         raise TypeError(msg)
@@ -193,6 +197,8 @@ def _unwrap(value: Mapping[str, Any], cls: type[Any]) -> Mapping[str, Any]:
     """The object inside an envelope (``{"data": {...}}``, as some gateways wrap every
     answer) when the outer object has none of ``cls``'s required keys; else ``value``."""
     inner = value.get("data")
+    if inner is None:  # the common case, decided without the checks below
+        return value
     required = _required(cls)
     if isinstance(inner, Mapping) and required and required.isdisjoint(value):
         return inner
@@ -202,7 +208,7 @@ def _unwrap(value: Mapping[str, Any], cls: type[Any]) -> Mapping[str, Any]:
 def _with_known(data: Any, cls: type[Any], known: Mapping[str, Any]) -> Any:
     """``data`` with the fields the caller already knows filled in where it has none of
     their spellings (a face read by its id, from a server that leaves the id out)."""
-    if not isinstance(data, Mapping):
+    if data.__class__ is not dict and not isinstance(data, Mapping):
         return data
     value = _unwrap(data, cls)
     missing: dict[str, Any] = {}
@@ -239,7 +245,8 @@ def _object_hook_factory(converter: cattrs.Converter) -> Callable[[type[Any]], A
         name = cls.__name__
 
         def hook(value: Any, _type: Any) -> Any:
-            if not isinstance(value, Mapping):
+            # (a dict, as JSON decodes into, is told apart without the ABC's check)
+            if value.__class__ is not dict and not isinstance(value, Mapping):
                 msg = f"expected a JSON object for {name}, got {_json_type(value)}"
                 raise TypeError(msg)
             value = _unwrap(value, cls)

@@ -30,6 +30,14 @@ def parse_datetime(value: Any) -> dt.datetime:
         ValueError: for a string in no recognised format.
         TypeError: for a value that is neither a string nor a number.
     """
+    if value.__class__ is str and "T" in value:
+        # The API's own shape, first and without the checks below (every face read has two).
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, bool):
         msg = f"expected a date string, got {value!r}"
         raise TypeError(msg)

@@ -98,6 +98,23 @@ def test_statuses_are_read_in_any_case_and_failed_means_failure() -> None:
         assert not FaceStatus(word).is_terminal  # unknown: still waiting
 
 
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        ("completed", FaceStatus.COMPLETED),
+        ("Completed", FaceStatus.COMPLETED),
+        (" ready ", FaceStatus.READY),
+        ("FAILED", "FAILED"),
+        ("rendering", "rendering"),
+    ],
+)
+def test_a_face_reads_a_status_as_the_enum_does(sent: str, read: str) -> None:
+    status = structure({"face_id": "r1", "status": sent}, Face, **WHERE).status
+    assert status == read
+    assert status is FaceStatus(sent) or not status.is_known
+    assert type(status) is FaceStatus
+
+
 def test_replica_names_are_accepted_and_aliased() -> None:
     replica = structure(
         {"replica_id": "r2", "replica_name": "Old", "replica_type": "system", "status": "started"},
@@ -261,6 +278,9 @@ def test_numeric_progress_reads_as_percent() -> None:
     [
         ("2024-01-24T07:14:03.327Z", utc(2024, 1, 24, 7, 14, 3, 327000)),
         ("2024-01-24T07:14:03Z", utc(2024, 1, 24, 7, 14, 3)),
+        ("2024-01-24T07:14:03", utc(2024, 1, 24, 7, 14, 3)),  # no zone: UTC
+        (" 2024-01-24T07:14:03Z\n", utc(2024, 1, 24, 7, 14, 3)),
+        ("2024-01-24T09:14:03+0200", utc(2024, 1, 24, 7, 14, 3)),
         ("2024-01-24 07:14:03", utc(2024, 1, 24, 7, 14, 3)),
         ("2024-01-24T07:14:03.123456789+00:00", utc(2024, 1, 24, 7, 14, 3, 123456)),
         ("2024-01-24T09:14:03+02:00", utc(2024, 1, 24, 7, 14, 3)),
