@@ -33,11 +33,11 @@ def parse_datetime(value: Any) -> dt.datetime:
     if value.__class__ is str and "T" in value:
         # The API's own shape, first and without the checks below (every face read has two).
         try:
-            parsed = dt.datetime.fromisoformat(value)
+            iso = dt.datetime.fromisoformat(value)
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            return iso if iso.tzinfo else iso.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, bool):
         msg = f"expected a date string, got {value!r}"
         raise TypeError(msg)
