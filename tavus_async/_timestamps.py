@@ -57,7 +57,7 @@ def parse_datetime(value: Any) -> dt.datetime:
         raise TypeError(msg)
     text = value.strip()
     try:
-        # Fast path: the API's own shape (Python >= 3.11 reads the "Z" too).
+        # The same shape padded with whitespace (the unpadded one returned above).
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         parsed = None
