@@ -142,6 +142,11 @@ FAMILY: tuple[Shape, ...] = (
     # From the held-out families' misses: a forecast step that never comes.
     Shape("holds_90_30", _curve("holds_90_30"), HARD, alone=True),
     Shape("holds_90_20", _curve("holds_90_20"), HARD, alone=True),
+    # A queue for 90 % of the training, then a climb in its last tenth, waited for by its
+    # creator and by another client from mid-way.
+    Shape("late_climb", _curve("late_climb"), HARD, alone=True),
+    Shape("resumed mid-way, late_climb", _curve("late_climb"), CLOCK, resumed=True,
+          midway=True, alone=True),
 )  # fmt: skip
 
 

@@ -143,6 +143,8 @@ RECENT_HORIZON = 1200.0
 NOISE_SPAN = 4.0
 #: No prediction is closer than this (seconds).
 MIN_REMAINING = 30.0
+#: Changes from 0 after which the time progress sat there is taken as a queue, not work.
+QUEUE_MOVES = 3
 #: A fall of progress by more than this (a fraction) restarts the model.
 RESTART = 0.2
 #: Prior odds of progress being informative: n / (n + ODDS_CHANGES), capped.
@@ -366,7 +368,11 @@ def _credible_rates(points: Sequence[Point], start: float | None, noise: float) 
     rates: list[float] = []
     if len(moves) >= 2:
         rates.append(_rate(moves[0], points[-1]))
-    if start is not None and last_t - start > 60.0 and last_p > 0.02:
+    # A queue is no work: once progress has climbed from 0 in QUEUE_MOVES changes, the time
+    # it sat at 0 no longer counts (a climb over the last tenth of a training was forecast
+    # at the pace of the whole, ten times too slow, and read every two minutes to its end).
+    queued = first <= 0.0 and len(moves) >= QUEUE_MOVES
+    if start is not None and last_t - start > 60.0 and last_p > 0.02 and not queued:
         rates.append(last_p / (last_t - start))
     horizon = max(RECENT_HORIZON, 0.25 * (last_t - moves[0][0]))
     first_recent = next(i for i, p in enumerate(points) if p[0] >= last_t - horizon)

@@ -162,6 +162,7 @@ async def _family(
         *("sigmoid", "ease_out", "stages", "stops_at_90"),
         *("coarse", "jump_finish", "stuck_low", "random", "deciles"),
         *("deciles_99", "twentieths_99", "fifths_99", "done_at_80", "holds_90_30"),
+        "late_climb",
     ],
 )
 async def test_no_worse_than_a_fixed_120_s_poller_when_progress_misleads(
@@ -1620,6 +1621,23 @@ def test_a_climb_of_any_grain_is_seen_sooner_than_by_a_fixed_poller_spending_as_
     # phase. (Over 200 random draws with the default policy, the worst ratio was 0.83.)
     latency, fixed = _climb_latencies(queue, length, top, steps, TARGET_DURATIONS)
     assert latency <= fixed
+
+
+@pytest.mark.parametrize("queue", [0.6, 0.8, 0.9])
+def test_a_climb_after_a_long_queue_is_forecast_at_its_own_pace(queue: float) -> None:
+    # 0/100 for most of the training, then a steady climb that ends with it: once progress
+    # has moved a few times, the queue is no work. Counting it (the rate since creation)
+    # forecast a climb over the last tenth ten times too slow: read every two minutes to
+    # the end, seen after 44 s on average, and 81 s on a face picked up mid-way.
+    curve = [(queue + (1.0 - queue) * i / 100, i) for i in range(1, 100)]
+    requests, latency = _waits(curve, TARGET_DURATIONS)
+    assert latency <= 15.0
+    assert requests <= 100
+    model = progress_model(
+        [(0.0, 0.0), (9000.0, 0.05), (9030.0, 0.1), (9060.0, 0.15)], start=0.0, now=9060.0
+    )
+    assert model is not None
+    assert model.median() - 9060.0 < 3600.0  # the climb's pace (510 s), not the whole's
 
 
 def _staircase(step: int, reach: float) -> list[tuple[float, int]]:

@@ -100,6 +100,10 @@ CURVES: dict[str, Points] = {
     # Shapes built to break a cadence: progress that says nothing, or says the wrong thing.
     "silent": ((0.0, 0),),
     "queue_first": ((0.0, 0), *_line(0.3, 1.0, 1, 99)),
+    # A queue for 90 % of the training, then a steady climb to 99/100 in its last tenth: the
+    # climb's pace is its own (forecast from the whole time since creation, it was ten times
+    # too slow, see "A queue is no work" in docs/cadence-log.md).
+    "late_climb": ((0.0, 0), *_line(0.9, 1.0, 1, 99)),
     "stall_last": _line(0.0, 0.6, 0, 99),
     # 99/100 from 80 % or 90 %: a last step as long as 25 or 12 of the even steps before it,
     # late enough that a stall there is plausible (see "A long last step" in docs/cadence-log.md).
