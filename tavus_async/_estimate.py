@@ -359,7 +359,8 @@ def _slowest_rate(points: Sequence[Point], start: float | None, noise: float = 0
 
 def _credible_rates(points: Sequence[Point], start: float | None, noise: float) -> list[float]:
     """The rates of progress (fraction per second) up to the last change: since progress
-    first moved, since creation (when known), and over the recent past."""
+    first moved, since creation (when known, and not once a climb from 0 has shown that the
+    time at 0 was a queue), and over the recent past."""
     first = points[0][1]
     moves = [p for p in points[1:] if p[1] > first]
     if not moves:
