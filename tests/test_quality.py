@@ -1,4 +1,5 @@
-"""Lint, format and strict typing are part of the suite, so CI fails on any of them."""
+"""Lint, format, strict typing and the declared lower bounds are part of the suite, so CI
+fails on any of them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +61,28 @@ def test_every_suppression_says_why() -> None:
             if not re.match(r"(#|-+)\s*\w", after) and not above.startswith("#"):
                 unexplained.append(f"{path.relative_to(ROOT)}:{number + 1}")
     assert not unexplained, unexplained
+
+
+def _lower_bounds(requirements: list[str]) -> dict[str, Version]:
+    bounds = {}
+    for requirement in requirements:
+        found = re.match(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", requirement)
+        if found:
+            bounds[found.group(1).lower()] = Version(found.group(2))
+    return bounds
+
+
+def test_the_lowest_versions_file_follows_the_lower_bounds() -> None:
+    # tests/lowest-versions.txt is how anyone checks that the bounds users get still hold;
+    # a bound raised or added without it would check the wrong releases.
+    tomllib = pytest.importorskip("tomllib")  # 3.11+, as the suite is
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    wanted = _lower_bounds(project["dependencies"] + extras["pytest"] + extras["temporal"])
+    pinned = {}
+    for line in (ROOT / "tests" / "lowest-versions.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[name.strip().lower()] = Version(version)
+    assert pinned == wanted
+    assert {"aiohttp", "attrs", "cattrs", "backoff", "temporalio"} <= set(pinned)
