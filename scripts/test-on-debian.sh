@@ -2,6 +2,7 @@
 # Run the test suite on another Debian release's Python, in a chroot made by debootstrap:
 #
 #   sudo scripts/test-on-debian.sh trixie     # Python 3.13
+#   sudo scripts/test-on-debian.sh sid        # Python 3.14 (in December 2026)
 #
 # Needs root, debootstrap and a reachable Debian mirror and package index (pip's own
 # settings pass through: PIP_INDEX_URL, PIP_CERT, ...). The release lands in

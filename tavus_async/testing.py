@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import AsyncIterator, Generator
 from typing import Any
 
@@ -89,6 +90,11 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
     return getattr(local, "_loop", None)
 
 
+#: From Python 3.14 a policy no longer makes a loop on demand (looptime's call raises, which it
+#: handles), so there is no loop to close; and reading the policy is deprecated there.
+_LOOP_ON_DEMAND = sys.version_info < (3, 14)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
     """Give *sync* tests an event loop that is closed afterwards.
@@ -99,7 +105,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]
     reuses it, and we close it whatever the test did (``asyncio.run`` inside a test unsets
     the current loop without closing it).
     """
-    if inspect.iscoroutinefunction(pyfuncitem.obj) or _current_loop() is not None:
+    if (
+        not _LOOP_ON_DEMAND
+        or inspect.iscoroutinefunction(pyfuncitem.obj)
+        or _current_loop() is not None
+    ):
         return (yield)
     guard = asyncio.new_event_loop()
     asyncio.set_event_loop(guard)
